@@ -1,0 +1,115 @@
+"""Turn any Python value into a JSON-safe one, never failing.
+
+Records carry user values (``old_value``, ``new_value``, ``metadata``, extra
+``context_data``) that may hold anything; serialising a record must not crash on
+them. The rules, documented in the README ("What non-JSON values become"):
+
+* ``None``, ``bool``, ``int``, ``str`` and finite ``float`` stay as they are
+  (subclasses such as ``IntEnum`` become the plain base value);
+* a non-finite float becomes ``{"$type": "float", "value": "nan" | "inf" | "-inf"}``
+  (JSON has no NaN; writing it would make invalid JSON);
+* list and tuple become a list; set and frozenset a list sorted by each item's
+  JSON text, so the same set always serialises the same way;
+* a mapping becomes an object; keys that are not strings become their JSON text
+  (``1`` -> ``"1"``, ``None`` -> ``"null"``) or, failing that, their ``repr``;
+  if two keys collide that way, the later one wins;
+* bytes, bytearray and memoryview become ``{"$type": "bytes", "base64": ...}``;
+* a path (``os.PathLike``) becomes its string;
+* anything else becomes ``{"$type": "<module>.<qualname>", "repr": repr(value)}``
+  (the repr cut to 2,000 characters; ``"<unrepresentable>"`` if repr raises);
+* a container that contains itself becomes ``{"$type": "cycle", "repr": ...}`` at
+  the point it recurs, and nesting deeper than 100 levels becomes
+  ``{"$type": "truncated", "repr": ...}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
+
+MAX_DEPTH = 100
+MAX_REPR = 2000
+
+
+def to_json_safe(value: Any) -> JsonValue:
+    """Return a JSON-safe rendering of ``value`` following the rules of this module."""
+    return _convert(value, set(), 0)
+
+
+def _qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        return "<unrepresentable>"
+    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "...<truncated>"
+
+
+def _tagged(value: Any, tag: str | None = None) -> dict[str, JsonValue]:
+    return {"$type": tag or _qualified_name(type(value)), "repr": _safe_repr(value)}
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return str(key)
+    if (
+        key is None
+        or isinstance(key, (bool, int))
+        or (isinstance(key, float) and math.isfinite(key))
+    ):
+        return json.dumps(_convert(key, set(), 0))
+    return _safe_repr(key)
+
+
+def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
+    # Exact-type checks first: they are the common case and the cheapest.
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        return {"$type": "float", "value": "nan" if math.isnan(value) else repr(float(value))}
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$type": "bytes", "base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, os.PathLike):
+        try:
+            path = os.fspath(value)
+        except Exception:
+            return _tagged(value)
+        return _convert(path, active, depth)
+    if not isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return _tagged(value)
+
+    # Containers: guard against self-reference and runaway depth, both of which
+    # would otherwise end in RecursionError inside a test's teardown.
+    if id(value) in active:
+        return _tagged(value, "cycle")
+    if depth >= MAX_DEPTH:
+        return _tagged(value, "truncated")
+    active.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            return {_key(k): _convert(v, active, depth + 1) for k, v in value.items()}
+        items = [_convert(v, active, depth + 1) for v in value]
+        if isinstance(value, (set, frozenset)):
+            items.sort(key=lambda item: json.dumps(item, sort_keys=True))
+        return items
+    except Exception:
+        # A mapping whose items() raises, a set member whose JSON cannot sort...
+        return _tagged(value)
+    finally:
+        active.discard(id(value))

@@ -1,0 +1,235 @@
+"""Rebuild records from their JSON form; every problem becomes a FormatError naming the field.
+
+Imported on first use only: cattrs is the costliest import in the package.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Mapping
+from typing import Any, get_args, get_origin
+
+import cattrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn
+
+from ._envelope import SCHEMA_VERSION_RE, SUPPORTED_MAJORS
+from .exceptions import FormatError, SchemaVersionError
+from .formats import RECORD_TYPES, RESOURCE_STATES, ExceptionInfo, Record
+
+# JSON nesting deeper than this is refused before it reaches the recursive parts.
+_MAX_NESTING = 200
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"the number {value!r}"
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _expect_str(value: object, _: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {_kind(value)}")
+
+
+def _expect_number(value: object, _: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {_kind(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return value
+
+
+def _expect_object(value: object, _: object) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise TypeError(f"expected an object, got {_kind(value)}")
+
+
+def _is_sequence_type(kind: Any) -> bool:
+    return get_origin(kind) in (list, tuple)
+
+
+@functools.lru_cache(maxsize=1)
+def _converter() -> cattrs.Converter:
+    # cattrs' defaults are lenient (str(5) for a string field, a string iterated
+    # as a list); a record format has to say "wrong type" instead.
+    converter = cattrs.Converter(forbid_extra_keys=False)
+    converter.register_structure_hook(str, _expect_str)
+    converter.register_structure_hook(float, _expect_number)
+    converter.register_structure_hook_func(lambda kind: kind == dict[str, Any], _expect_object)
+
+    def structure_sequence(value: object, kind: Any) -> Any:
+        if not isinstance(value, list):
+            raise TypeError(f"expected an array, got {_kind(value)}")
+        item_type = get_args(kind)[0]
+        items = [converter.structure(item, item_type) for item in value]
+        return tuple(items) if get_origin(kind) is tuple else items
+
+    converter.register_structure_hook_func(_is_sequence_type, structure_sequence)
+
+    def structure_state(value: object, _: object) -> str:
+        if value in RESOURCE_STATES and isinstance(value, str):
+            return value
+        raise ValueError(f"expected one of {', '.join(RESOURCE_STATES)}, got {value!r}")
+
+    converter.register_structure_hook_func(lambda kind: kind == Any, lambda value, _: value)
+    # Records are Mappings too; without this cattrs would structure them as dicts.
+    converter.register_structure_hook_factory(
+        lambda kind: isinstance(kind, type) and issubclass(kind, Record),
+        lambda kind: make_dict_structure_fn(kind, converter),
+    )
+    state_type = _state_type()
+    converter.register_structure_hook_func(lambda kind: kind == state_type, structure_state)
+    return converter
+
+
+def _state_type() -> Any:
+    from .formats import ResourceState
+
+    return ResourceState
+
+
+def _describe(error: BaseException, _: Any = None) -> str:
+    if isinstance(error, KeyError):
+        return "required field missing"
+    return str(error)
+
+
+def _problems(error: BaseException, field: str) -> list[str]:
+    """Turn a cattrs error into ``"path.to.field: what is wrong"`` lines."""
+    if not isinstance(error, (ClassValidationError, IterableValidationError)):
+        return [f"{field}: {error}" if field else str(error)]
+    problems = []
+    for line in cattrs.transform_error(error, format_exception=_describe):
+        message, _, path = line.rpartition(" @ $")
+        path = ".".join(part for part in (field, path.lstrip(".")) if part)
+        problems.append(f"{path}: {message}" if path else message)
+    return problems
+
+
+def _structure(value: Any, kind: Any, field: str = "") -> Any:
+    converter = _converter()
+    try:
+        return converter.structure(value, kind)
+    except (ClassValidationError, IterableValidationError, TypeError, ValueError) as error:
+        raise FormatError("; ".join(_problems(error, field))) from None
+
+
+def _check_depth(value: Any, depth: int = 0) -> None:
+    if depth > _MAX_NESTING:
+        raise FormatError(f"record is nested deeper than {_MAX_NESTING} levels")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, depth + 1)
+
+
+def _as_object(data: Any) -> dict[str, Any]:
+    if isinstance(data, (str, bytes, bytearray)):
+        try:
+            data = json.loads(data)
+        except RecursionError:
+            raise FormatError(f"record is nested deeper than {_MAX_NESTING} levels") from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise FormatError(f"record is not JSON: {error}") from None
+    elif isinstance(data, Mapping):
+        data = dict(data)
+    if not isinstance(data, dict):
+        raise FormatError(f"record must be a JSON object, got {_kind(data)}")
+    _check_depth(data)
+    return data
+
+
+def _check_schema_version(data: dict[str, Any]) -> None:
+    if "schema_version" not in data:
+        raise FormatError("schema_version: required field missing")
+    version = data["schema_version"]
+    if not isinstance(version, str):
+        raise FormatError(f"schema_version: expected a string, got {_kind(version)}")
+    match = SCHEMA_VERSION_RE.fullmatch(version)
+    if match is None:
+        raise FormatError(f"schema_version: expected 'MAJOR.MINOR', got {version!r}")
+    if int(match.group(1)) not in SUPPORTED_MAJORS:
+        raise SchemaVersionError(version, [str(major) for major in SUPPORTED_MAJORS])
+
+
+def _record_class(data: dict[str, Any], expected: type[Record] | None) -> type[Record]:
+    if "record_type" not in data:
+        raise FormatError("record_type: required field missing")
+    record_type = data["record_type"]
+    cls = RECORD_TYPES.get(record_type) if isinstance(record_type, str) else None
+    if cls is None:
+        raise FormatError(
+            f"record_type: expected one of {', '.join(sorted(RECORD_TYPES))}, got {record_type!r}"
+        )
+    if expected is not None and cls is not expected:
+        raise FormatError(
+            f"record_type: expected {expected.RECORD_TYPE!r}, got {record_type!r}"
+            " (use itest_shared.load_record to read any record type)"
+        )
+    return cls
+
+
+def _envelope_problems(data: dict[str, Any]) -> list[str]:
+    problems = []
+    record_id = data.get("record_id")
+    if "record_id" not in data:
+        problems.append("record_id: required field missing")
+    elif not isinstance(record_id, str) or not record_id:
+        problems.append(f"record_id: expected a non-empty string, got {_kind(record_id)}")
+    producer = data.get("producer")
+    if "producer" not in data:
+        problems.append("producer: required field missing")
+    elif not isinstance(producer, dict):
+        problems.append(f"producer: expected an object, got {_kind(producer)}")
+    else:
+        for key, expected in (
+            ("package_version", str),
+            ("pid", int),
+            ("thread_id", int),
+            ("thread_name", str),
+        ):
+            value = producer.get(key)
+            if key not in producer:
+                problems.append(f"producer.{key}: required field missing")
+            elif isinstance(value, bool) or not isinstance(value, expected):
+                problems.append(
+                    f"producer.{key}: expected {'an integer' if expected is int else 'a string'},"
+                    f" got {_kind(value)}"
+                )
+    return problems
+
+
+def parse_record(data: Any, expected: type[Record] | None) -> Record:
+    """Validate ``data`` and rebuild its record; raise FormatError naming each problem."""
+    obj = _as_object(data)
+    _check_schema_version(obj)
+    cls = _record_class(obj, expected)
+    problems = _envelope_problems(obj)
+
+    # Every field of schema 1.0 is written by every 1.x writer; a record without
+    # one was truncated or hand-edited. (Optional fields a later minor adds will
+    # be the exception to this rule.)
+    problems += [f"{name}: required field missing" for name in cls._FIELDS if name not in obj]
+    if problems:
+        raise FormatError("; ".join(problems))
+    fields = {name: obj[name] for name in cls._FIELDS}
+    info: ExceptionInfo | None = None
+    if "original_error" in fields:
+        # The live exception stays behind in its process; what travelled is its
+        # description, which the loaded record keeps as ``error_info``.
+        info = _structure(fields["original_error"], ExceptionInfo | None, "original_error")
+        fields["original_error"] = None
+
+    record = _structure(fields, cls)
+    object.__setattr__(record, "_meta", (obj["record_id"], dict(obj["producer"]), info))
+    return record  # type: ignore[no-any-return]

@@ -1,0 +1,379 @@
+"""The canonical records: ErrorContext, ConfigChangeEvent, ResourceRecord, and their JSON form.
+
+Each record is a frozen, slotted attrs class whose fields are exactly the
+documented ones. It also reads like the documented dict (``ctx["source_module"]``,
+``"released_at" in res``), because code in many worktrees was written against
+that shape. ``to_dict()`` adds the envelope (record type, schema version, record
+id, producer); ``from_dict()`` / ``load_record()`` rebuild a record from it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, Literal, TypeVar, cast
+
+import attrs
+
+from ._envelope import SCHEMA_VERSION, current_producer, new_record_id
+from ._jsonsafe import JsonValue, to_json_safe
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ConfigChangeEvent",
+    "ErrorContext",
+    "ExceptionInfo",
+    "ResourceRecord",
+    "load_record",
+]
+
+R = TypeVar("R", bound="Record")
+ResourceState = Literal["active", "released", "leaked"]
+RESOURCE_STATES: tuple[str, ...] = ("active", "released", "leaked")
+
+# How far an exception chain is followed; deeper links are dropped. Chains this
+# long come from bugs (an error handler re-raising in a loop), not from tests.
+_MAX_CHAIN_DEPTH = 64
+
+
+@attrs.frozen
+class ExceptionInfo:
+    """What can travel of an exception: its qualified type, message and chain."""
+
+    type: str
+    message: str
+    cause: ExceptionInfo | None = None
+    context: ExceptionInfo | None = None
+    exceptions: tuple[ExceptionInfo, ...] = ()
+
+    @classmethod
+    def from_exception(cls, error: BaseException) -> ExceptionInfo:
+        """Describe ``error``, following ``__cause__``, ``__context__`` and group members."""
+        return _describe(error, set(), 0)
+
+    @property
+    def type_name(self) -> str:
+        """The unqualified type name, as in ``ErrorContext.error_type``."""
+        return self.type.rpartition(".")[2]
+
+    def walk(self) -> Iterator[ExceptionInfo]:
+        """Yield this exception, then its cause, context and group members, depth first."""
+        yield self
+        for link in (self.cause, self.context):
+            if link is not None:
+                yield from link.walk()
+        for member in self.exceptions:
+            yield from member.walk()
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        """Return the JSON form."""
+        return {
+            "type": self.type,
+            "message": self.message,
+            "cause": None if self.cause is None else self.cause.to_dict(),
+            "context": None if self.context is None else self.context.to_dict(),
+            "exceptions": [member.to_dict() for member in self.exceptions],
+        }
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:
+        # A broken __str__ must not hide the error we are trying to record.
+        return f"<unprintable {type(error).__name__} object>"
+
+
+def _describe(error: BaseException, seen: set[int], depth: int) -> ExceptionInfo:
+    seen.add(id(error))
+
+    def link(other: BaseException | None) -> ExceptionInfo | None:
+        # __context__ can point back into the chain (an error re-raised inside its
+        # own handler); `seen` stops the cycle.
+        if other is None or id(other) in seen or depth >= _MAX_CHAIN_DEPTH:
+            return None
+        return _describe(other, seen, depth + 1)
+
+    cause = link(error.__cause__)
+    # Python prints the context only when it is not suppressed and is not the
+    # cause itself; record the same chain a reader of the traceback sees.
+    context = None
+    if not error.__suppress_context__ and error.__context__ is not error.__cause__:
+        context = link(error.__context__)
+    members: tuple[ExceptionInfo, ...] = ()
+    if isinstance(error, BaseExceptionGroup):
+        members = tuple(m for m in map(link, error.exceptions) if m is not None)
+    kind = type(error)
+    return ExceptionInfo(
+        type=f"{kind.__module__}.{kind.__qualname__}",
+        message=_message(error),
+        cause=cause,
+        context=context,
+        exceptions=members,
+    )
+
+
+# --- field checks shared by the records -------------------------------------
+
+_str = attrs.validators.instance_of(str)
+
+
+def _check_timestamp(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{attribute.name} must be a number (epoch seconds), got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
+
+
+def _check_optional_timestamp(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_timestamp(inst, attribute, value)
+
+
+def _check_str_list(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"{attribute.name} must be a list of strings, got {value!r}")
+
+
+def _copy_list(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _copy_dict(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _copy_context_data(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    return {key: _copy_list(item) for key, item in value.items()}
+
+
+def _check_context_data(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dict):
+        raise TypeError(f"context_data must be a dict, got {value!r}")
+    for key in ("traceback", "call_stack"):
+        items = value.get(key)
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise TypeError(f"context_data[{key!r}] must be a list of strings, got {items!r}")
+
+
+# --- the records --------------------------------------------------------------
+
+
+class Record(Mapping[str, Any]):
+    """Base of the canonical records: dict-style reading, envelope and JSON form."""
+
+    # Not an attrs field on purpose: the fields are exactly the documented ones.
+    # Holds (record_id, producer, extra) — the envelope a record keeps for life.
+    __slots__ = ("_meta",)
+
+    RECORD_TYPE: ClassVar[str]
+    _FIELDS: ClassVar[tuple[str, ...]]
+    _meta: tuple[str, dict[str, Any], Any]
+
+    def _init_meta(self, extra: Any = None) -> None:
+        object.__setattr__(self, "_meta", (new_record_id(), current_producer(), extra))
+
+    # Mapping protocol: the documented keys, read as attributes.
+    def _keys(self) -> tuple[str, ...]:
+        return self._FIELDS
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._keys():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    @property
+    def record_id(self) -> str:
+        """The id this record keeps through serialisation, unique across processes."""
+        return self._meta[0]
+
+    @property
+    def producer(self) -> dict[str, Any]:
+        """Who made the record: package version, pid, thread id and thread name."""
+        return dict(self._meta[1])
+
+    @property
+    def schema_version(self) -> str:
+        """The schema the record is written in."""
+        return SCHEMA_VERSION
+
+    def _fields_to_json(self) -> dict[str, JsonValue]:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        """Return the JSON-safe documented shape plus the envelope."""
+        envelope: dict[str, JsonValue] = {
+            "record_type": self.RECORD_TYPE,
+            "schema_version": SCHEMA_VERSION,
+            "record_id": self.record_id,
+            "producer": to_json_safe(self._meta[1]),
+        }
+        envelope.update(self._fields_to_json())
+        return envelope
+
+    def to_json(self) -> str:
+        """Return the record as one line of JSON."""
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls: type[R], data: Mapping[str, Any] | str | bytes) -> R:
+        """Rebuild a record of this type from ``to_dict()`` output or its JSON text."""
+        from ._parse import parse_record
+
+        return cast(R, parse_record(data, cls))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickling (worker queues, xdist) carries the travelling form, the same
+        # as JSON: the live exception stays in its own process.
+        return load_record, (self.to_dict(),)
+
+
+@attrs.frozen(getstate_setstate=False, unsafe_hash=False)
+class ErrorContext(Record):
+    """An error that crossed a module boundary, with its traceback and call stack."""
+
+    RECORD_TYPE: ClassVar[str] = "error_context"
+
+    source_module: str = attrs.field(validator=_str)
+    target_module: str = attrs.field(validator=_str)
+    operation: str = attrs.field(validator=_str)
+    # Identity is not data: two contexts are equal when everything that travels is.
+    original_error: BaseException | None = attrs.field(
+        eq=False,
+        validator=attrs.validators.optional(attrs.validators.instance_of(BaseException)),
+    )
+    error_type: str = attrs.field(validator=_str)
+    error_message: str = attrs.field(validator=_str)
+    timestamp: float = attrs.field(validator=_check_timestamp)
+    context_data: dict[str, Any] = attrs.field(
+        converter=_copy_context_data, validator=_check_context_data
+    )
+
+    def __attrs_post_init__(self) -> None:
+        error = self.original_error
+        self._init_meta(None if error is None else ExceptionInfo.from_exception(error))
+
+    @property
+    def error_info(self) -> ExceptionInfo | None:
+        """The travelling description of ``original_error``; kept after loading."""
+        info: ExceptionInfo | None = self._meta[2]
+        return info
+
+    def _fields_to_json(self) -> dict[str, JsonValue]:
+        info = self.error_info
+        return {
+            "source_module": self.source_module,
+            "target_module": self.target_module,
+            "operation": self.operation,
+            "original_error": None if info is None else info.to_dict(),
+            "error_type": self.error_type,
+            "error_message": self.error_message,
+            "timestamp": self.timestamp,
+            "context_data": to_json_safe(self.context_data),
+        }
+
+
+@attrs.frozen(getstate_setstate=False, unsafe_hash=False)
+class ConfigChangeEvent(Record):
+    """One configuration change and the modules it affects."""
+
+    RECORD_TYPE: ClassVar[str] = "config_change"
+
+    config_path: str = attrs.field(validator=_str)
+    old_value: Any
+    new_value: Any
+    affected_modules: list[str] = attrs.field(converter=_copy_list, validator=_check_str_list)
+    timestamp: float = attrs.field(validator=_check_timestamp)
+
+    def __attrs_post_init__(self) -> None:
+        self._init_meta()
+
+    def _fields_to_json(self) -> dict[str, JsonValue]:
+        return {
+            "config_path": self.config_path,
+            "old_value": to_json_safe(self.old_value),
+            "new_value": to_json_safe(self.new_value),
+            "affected_modules": list(self.affected_modules),
+            "timestamp": self.timestamp,
+        }
+
+
+def _check_state(inst: ResourceRecord, _: attrs.Attribute[Any], value: object) -> None:
+    if value not in RESOURCE_STATES:
+        raise ValueError(f"state must be one of {', '.join(RESOURCE_STATES)}; got {value!r}")
+
+
+def _check_released_at(
+    inst: ResourceRecord, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    _check_optional_timestamp(inst, attribute, value)
+    if (value is None) != (inst.state != "released"):
+        raise ValueError(
+            f"released_at must be set exactly when state is 'released'"
+            f" (state={inst.state!r}, released_at={value!r})"
+        )
+
+
+def _check_metadata(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dict):
+        raise TypeError(f"metadata must be a dict, got {value!r}")
+
+
+@attrs.frozen(getstate_setstate=False, unsafe_hash=False)
+class ResourceRecord(Record):
+    """The life of one tracked resource: who owns it, when it was made and released."""
+
+    RECORD_TYPE: ClassVar[str] = "resource"
+
+    resource_id: str = attrs.field(validator=_str)
+    resource_type: str = attrs.field(validator=_str)
+    owner_module: str = attrs.field(validator=_str)
+    created_at: float = attrs.field(validator=_check_timestamp)
+    state: ResourceState = attrs.field(default="active", validator=_check_state)
+    metadata: dict[str, Any] = attrs.field(
+        factory=dict, converter=_copy_dict, validator=_check_metadata
+    )
+    released_at: float | None = attrs.field(default=None, validator=_check_released_at)
+
+    def __attrs_post_init__(self) -> None:
+        self._init_meta()
+
+    def _keys(self) -> tuple[str, ...]:
+        # As in the documented dict, "released_at" is there only once released.
+        return self._FIELDS if self.released_at is not None else self._FIELDS[:-1]
+
+    def _fields_to_json(self) -> dict[str, JsonValue]:
+        return {
+            "resource_id": self.resource_id,
+            "resource_type": self.resource_type,
+            "owner_module": self.owner_module,
+            "created_at": self.created_at,
+            "state": self.state,
+            "metadata": to_json_safe(self.metadata),
+            "released_at": self.released_at,
+        }
+
+
+RECORD_TYPES: dict[str, type[Record]] = {}
+for _cls in (ErrorContext, ConfigChangeEvent, ResourceRecord):
+    _cls._FIELDS = tuple(field.name for field in attrs.fields(_cls))
+    RECORD_TYPES[_cls.RECORD_TYPE] = _cls
+
+
+def load_record(data: Mapping[str, Any] | str | bytes) -> Record:
+    """Rebuild whichever record ``data`` (a dict or JSON text) holds, by its record type."""
+    from ._parse import parse_record
+
+    return parse_record(data, None)
