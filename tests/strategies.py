@@ -1,0 +1,122 @@
+"""Hypothesis strategies shared by the tests."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+
+from hypothesis import strategies as st
+
+from itest_shared import ConfigChangeEvent, ErrorContext, ResourceRecord
+
+names = st.text(min_size=1, max_size=30)
+timestamps = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+#: Values that survive a JSON round trip unchanged.
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+class Opaque:
+    """An object JSON knows nothing about."""
+
+    def __repr__(self) -> str:
+        return "<Opaque>"
+
+
+class BrokenRepr:
+    """An object whose repr raises."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+
+#: Anything a test might put in old_value / new_value / metadata.
+any_values = st.recursive(
+    json_scalars
+    | st.floats()
+    | st.binary(max_size=8)
+    | st.builds(pathlib.PurePosixPath, st.text(max_size=8))
+    | st.builds(Opaque)
+    | st.builds(BrokenRepr)
+    | st.frozensets(st.integers() | st.text(max_size=4), max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(
+            st.text(max_size=4) | st.integers() | st.none() | st.booleans(), inner, max_size=4
+        )
+        | st.sets(st.integers(), max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def error_contexts(draw: st.DrawFn) -> ErrorContext:
+    """Error contexts built from JSON-travelling values."""
+    return ErrorContext(
+        source_module=draw(names),
+        target_module=draw(names),
+        operation=draw(names),
+        original_error=draw(st.none() | st.builds(ValueError, st.text(max_size=10))),
+        error_type=draw(names),
+        error_message=draw(st.text()),
+        timestamp=draw(timestamps),
+        context_data={
+            "traceback": draw(st.lists(st.text(), max_size=3)),
+            "call_stack": draw(st.lists(st.text(), max_size=3)),
+        },
+    )
+
+
+@st.composite
+def config_events(draw: st.DrawFn) -> ConfigChangeEvent:
+    """Config change events with JSON-travelling values."""
+    return ConfigChangeEvent(
+        config_path=draw(names),
+        old_value=draw(json_values),
+        new_value=draw(json_values),
+        affected_modules=draw(st.lists(names, max_size=4)),
+        timestamp=draw(timestamps),
+    )
+
+
+@st.composite
+def resource_records(draw: st.DrawFn) -> ResourceRecord:
+    """Resource records in every state."""
+    state = draw(st.sampled_from(["active", "released", "leaked"]))
+    created = draw(timestamps)
+    return ResourceRecord(
+        resource_id=draw(names),
+        resource_type=draw(names),
+        owner_module=draw(names),
+        created_at=created,
+        state=state,
+        metadata=draw(st.dictionaries(st.text(), json_values, max_size=4)),
+        released_at=created + 1.0 if state == "released" else None,
+    )
+
+
+records = error_contexts() | config_events() | resource_records()
+
+
+def is_finite_json(value: object) -> bool:
+    """True if ``value`` holds only JSON types and finite floats."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_finite_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(is_finite_json(v) for v in value)
+    return value is None or isinstance(value, (bool, int, str))

@@ -1,0 +1,73 @@
+"""The package itself: version, public API, cheap import."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import pathlib
+import pickle
+import subprocess
+import sys
+
+import itest_shared
+from itest_shared import ResourceStateError, SchemaVersionError, UnknownResourceError
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    assert itest_shared.__version__ == importlib.metadata.version("itest-shared")
+    assert itest_shared.SCHEMA_VERSION == "1.0"
+
+
+def test_public_api_is_importable() -> None:
+    # (Its order is ruff's RUF022 isort-style sort, checked by .ci/run.)
+    for name in itest_shared.__all__:
+        assert getattr(itest_shared, name) is not None
+
+
+def test_every_public_object_has_a_docstring() -> None:
+    for name in itest_shared.__all__:
+        obj = getattr(itest_shared, name)
+        if isinstance(obj, type):
+            assert obj.__doc__ and obj.__doc__.strip(), name
+
+
+def test_package_is_typed() -> None:
+    assert (pathlib.Path(itest_shared.__file__).parent / "py.typed").is_file()
+
+
+def test_import_is_cheap() -> None:
+    """Nothing heavy is imported until it is used."""
+    code = (
+        "import sys, itest_shared; "
+        "heavy = ('multiprocess', 'dill', 'pytest', '_pytest', 'asyncio', 'cattrs', "
+        "'importlib.metadata', 'filelock', 'psutil', 'hypothesis'); "
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_errors_survive_pickling() -> None:
+    for error in (
+        SchemaVersionError("3.1", ["1"]),
+        UnknownResourceError("r1"),
+        ResourceStateError("r1", "released", "release"),
+    ):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error) and str(again) == str(error)
+
+
+def test_ci_runs_the_readme_quickstart_commands() -> None:
+    root = pathlib.Path(__file__).parent.parent
+    readme = (root / "README.md").read_text()
+    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    commands = [
+        line for line in quickstart.splitlines() if line.startswith("python -m pip install")
+    ]
+    assert len(commands) == 2
+    ci = (root / ".ci" / "run").read_text()
+    for command in commands:
+        install, test = command.split(" && ")
+        assert install.replace("pip install", "pip install --quiet") in ci
+        assert test in ci

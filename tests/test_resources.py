@@ -1,0 +1,211 @@
+"""ResourceTracker: lifecycle rules, queries, leaks, contention."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from itest_shared import (
+    ResourceRecord,
+    ResourceStateError,
+    ResourceTracker,
+    UnknownResourceError,
+)
+
+
+@pytest.fixture
+def tracker() -> ResourceTracker:
+    return ResourceTracker()
+
+
+def test_spec_example(tracker: ResourceTracker) -> None:
+    tracker.track_resource(
+        module="chunker.parallel", resource_type="process", resource_id="worker_12345"
+    )
+    tracker.release_resource("worker_12345")
+    assert tracker.verify_cleanup("chunker.parallel") == []
+
+
+def test_track_then_release_records_both_times(tracker: ResourceTracker) -> None:
+    before = time.time()
+    tracker.track_resource("m", "file_handle", "fh1", metadata={"path": "/tmp/x"})
+    state = tracker.get_resource_state("fh1")
+    assert isinstance(state, ResourceRecord)
+    assert state["state"] == "active" and "released_at" not in state
+    assert state.owner_module == "m" and state.resource_type == "file_handle"
+    assert state.metadata == {"path": "/tmp/x"}
+    assert before <= state.created_at <= time.time()
+    tracker.release_resource("fh1")
+    state = tracker.get_resource_state("fh1")
+    assert state is not None
+    assert state["state"] == "released"
+    assert "released_at" in state
+    assert state.created_at <= state["released_at"] <= time.time()
+
+
+def test_the_same_state_gives_the_same_record(tracker: ResourceTracker) -> None:
+    tracker.track_resource("m", "lock", "l1")
+    first = tracker.get_resource_state("l1")
+    assert tracker.get_resource_state("l1") is first
+    tracker.release_resource("l1")
+    assert tracker.get_resource_state("l1") is not first
+
+
+def test_metadata_is_copied(tracker: ResourceTracker) -> None:
+    metadata = {"pid": 1}
+    tracker.track_resource("m", "process", "p", metadata=metadata)
+    metadata["pid"] = 2
+    state = tracker.get_resource_state("p")
+    assert state is not None and state.metadata == {"pid": 1}
+
+
+def test_unknown_id(tracker: ResourceTracker) -> None:
+    assert tracker.get_resource_state("nope") is None
+    with pytest.raises(UnknownResourceError, match="'nope'") as caught:
+        tracker.release_resource("nope")
+    assert isinstance(caught.value, KeyError)
+    assert "never tracked" in str(caught.value)
+
+
+def test_double_release_raises_and_keeps_the_first_release(tracker: ResourceTracker) -> None:
+    tracker.track_resource("m", "process", "p")
+    tracker.release_resource("p")
+    first = tracker.get_resource_state("p")
+    with pytest.raises(ResourceStateError, match="cannot release resource_id 'p': it is released"):
+        tracker.release_resource("p")
+    assert tracker.get_resource_state("p") == first
+
+
+def test_retracking_an_active_id_raises_and_keeps_the_first(tracker: ResourceTracker) -> None:
+    tracker.track_resource("m", "process", "p", metadata={"n": 1})
+    with pytest.raises(ResourceStateError, match="cannot track resource_id 'p': it is active"):
+        tracker.track_resource("other", "file", "p")
+    state = tracker.get_resource_state("p")
+    assert state is not None and state.owner_module == "m" and state.metadata == {"n": 1}
+    assert len(tracker.get_all_resources()) == 1
+
+
+def test_retracking_a_released_id_starts_a_new_life(tracker: ResourceTracker) -> None:
+    tracker.track_resource("m", "process", "p")
+    tracker.release_resource("p")
+    tracker.track_resource("m", "process", "p")
+    lives = tracker.get_all_resources()
+    assert [life.state for life in lives] == ["released", "active"]
+    state = tracker.get_resource_state("p")
+    assert state is not None and state.state == "active"
+
+
+def test_queries_filter_and_keep_allocation_order(tracker: ResourceTracker) -> None:
+    for n in range(6):
+        tracker.track_resource(f"mod{n % 2}", "file", f"r{n}")
+    tracker.release_resource("r2")
+    tracker.release_resource("r3")
+    ids = [r.resource_id for r in tracker.get_all_resources()]
+    assert ids == ["r0", "r1", "r2", "r3", "r4", "r5"]
+    assert [r.resource_id for r in tracker.get_all_resources(module="mod0")] == ["r0", "r2", "r4"]
+    assert [r.resource_id for r in tracker.get_all_resources(state="released")] == ["r2", "r3"]
+    assert [r.resource_id for r in tracker.get_all_resources("mod1", "active")] == ["r1", "r5"]
+    assert [r.resource_id for r in tracker.verify_cleanup("mod0")] == ["r0", "r4"]
+    assert [r.resource_id for r in tracker.verify_cleanup()] == ["r0", "r1", "r4", "r5"]
+    with pytest.raises(ValueError, match="state must be one of active, released, leaked"):
+        tracker.get_all_resources(state="gone")
+
+
+def test_mark_leaked_marks_the_leftovers(tracker: ResourceTracker) -> None:
+    tracker.track_resource("a", "file", "f1")
+    tracker.track_resource("b", "file", "f2")
+    tracker.track_resource("b", "file", "f3")
+    tracker.release_resource("f3")
+    leaked = tracker.mark_leaked("b")
+    assert [r.resource_id for r in leaked] == ["f2"]
+    assert [r.resource_id for r in tracker.mark_leaked()] == ["f1"]
+    assert tracker.mark_leaked() == []
+    assert [r.state for r in tracker.get_all_resources()] == ["leaked", "leaked", "released"]
+    with pytest.raises(ResourceStateError, match="it is leaked"):
+        tracker.release_resource("f1")
+    tracker.track_resource("a", "file", "f1")  # a leaked id may start a new life
+
+
+def test_bad_arguments_name_themselves_and_change_nothing(tracker: ResourceTracker) -> None:
+    tracker.track_resource("m", "file", "ok")
+    with pytest.raises(TypeError, match="module"):
+        tracker.track_resource(None, "file", "x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="resource_type"):
+        tracker.track_resource("m", 5, "x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="resource_id"):
+        tracker.track_resource("m", "file", 12345)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="metadata"):
+        tracker.track_resource("m", "file", "x", metadata=[("a", 1)])  # type: ignore[arg-type]
+    assert [r.resource_id for r in tracker.get_all_resources()] == ["ok"]
+
+
+def test_contention_loses_duplicates_and_reorders_nothing(contention: None) -> None:
+    """16 threads x 2,000 operations (1,000 track + 1,000 release) on one tracker."""
+    tracker = ResourceTracker()
+    barrier = threading.Barrier(16)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            for n in range(1000):
+                tracker.track_resource(f"mod{index}", "thing", f"{index}-{n}", {"n": n})
+                if n % 2:
+                    tracker.release_resource(f"{index}-{n - 1}")
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    everything = tracker.get_all_resources()
+    assert len(everything) == 16_000
+    assert len({r.resource_id for r in everything}) == 16_000
+    for index in range(16):
+        mine = tracker.get_all_resources(module=f"mod{index}")
+        assert [r.metadata["n"] for r in mine] == list(range(1000))  # allocation order
+        assert [r.state for r in mine] == ["released", "active"] * 500
+        assert [r.resource_id for r in tracker.verify_cleanup(f"mod{index}")] == [
+            f"{index}-{n}" for n in range(1, 1000, 2)
+        ]
+    created = [r.created_at for r in everything]
+    assert created == sorted(created)
+
+
+def test_contention_on_the_same_ids_lets_exactly_one_thread_win(contention: None) -> None:
+    """Many threads race to track, then to release, the same ids: one wins each race."""
+    tracker = ResourceTracker()
+    barrier = threading.Barrier(16)
+    wins = {"track": 0, "release": 0}
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait()
+        for n in range(1000):
+            for action in ("track", "release"):
+                try:
+                    if action == "track":
+                        tracker.track_resource("m", "t", f"shared-{n}")
+                    else:
+                        tracker.release_resource(f"shared-{n}")
+                except ResourceStateError:
+                    continue
+                with lock:
+                    wins[action] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # A released id may be tracked again, so a track may win more than once per id,
+    # but every win is recorded as one life and every life but the last is released.
+    lives = tracker.get_all_resources()
+    assert len(lives) == wins["track"]
+    assert len(tracker.get_all_resources(state="released")) == wins["release"]
+    assert wins["track"] - wins["release"] == len(tracker.verify_cleanup())
