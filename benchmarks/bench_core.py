@@ -1,0 +1,158 @@
+"""Benchmarks of the core interfaces, each as a ratio against a baseline run in the same process.
+
+Run: ``python benchmarks/bench_core.py`` (``--quick`` for a short run).
+
+1. ``capture_cross_module_error`` at a stack depth of 20, against
+   ``traceback.format_exception`` of the same exception alone (target: <= 2x).
+2. ``ResourceTracker`` track+release pairs per second, one thread, against a
+   plain unlocked dict-based tracker (target: >= 1.0x).
+3. ``python -c "import itest_shared"`` against ``python -c "import attrs"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from itest_shared import ErrorPropagationMixin, ResourceTracker
+
+DEPTH = 20
+
+
+def best_per_call(func: Callable[[], object], number: int, repeat: int) -> float:
+    """Fastest mean time of one call over ``repeat`` runs of ``number`` calls."""
+    return min(timeit.repeat(func, number=number, repeat=repeat)) / number
+
+
+def raise_through(depth: int) -> None:
+    if depth == 0:
+        raise ValueError("Parser timeout")
+    raise_through(depth - 1)
+
+
+def at_depth(depth: int, then: Callable[[], Any]) -> Any:
+    return then() if depth == 0 else at_depth(depth - 1, then)
+
+
+def bench_capture(number: int, repeat: int) -> tuple[float, float]:
+    """Capture and format_exception of an exception with a 20-frame traceback, 20 frames deep."""
+
+    class Chunker(ErrorPropagationMixin):
+        pass
+
+    def measure() -> tuple[float, float]:
+        try:
+            raise_through(DEPTH)
+        except ValueError as exc:
+            error = exc
+        mixin = Chunker()
+        # Interleave the two so that drift of the machine hits both alike.
+        capture, baseline = [], []
+        for _ in range(repeat):
+            baseline.append(best_per_call(lambda: traceback.format_exception(error), number, 1))
+            capture.append(
+                best_per_call(
+                    lambda: mixin.capture_cross_module_error("chunker.parser", "cli.main", error),
+                    number,
+                    1,
+                )
+            )
+        return min(capture), min(baseline)
+
+    result: tuple[float, float] = at_depth(DEPTH, measure)
+    return result
+
+
+class DictTracker:
+    """The baseline: the earlier design's tracker, a dict of dicts with no lock."""
+
+    def __init__(self) -> None:
+        self.resources: dict[str, dict[str, Any]] = {}
+
+    def track_resource(
+        self, module: str, resource_type: str, resource_id: str, metadata: Any = None
+    ) -> None:
+        self.resources[resource_id] = {
+            "resource_id": resource_id,
+            "resource_type": resource_type,
+            "owner_module": module,
+            "created_at": time.time(),
+            "state": "active",
+            "metadata": metadata or {},
+            "released_at": None,
+        }
+
+    def release_resource(self, resource_id: str) -> None:
+        resource = self.resources[resource_id]
+        resource["state"] = "released"
+        resource["released_at"] = time.time()
+
+
+def bench_tracker(pairs: int, repeat: int) -> tuple[float, float]:
+    """Track+release pairs per second: ResourceTracker and the dict baseline."""
+    ids = [f"worker_{n}" for n in range(pairs)]
+
+    def run(tracker_type: type[Any]) -> float:
+        tracker = tracker_type()
+        track, release = tracker.track_resource, tracker.release_resource
+        start = time.perf_counter()
+        for resource_id in ids:
+            track("chunker.parallel", "process", resource_id)
+            release(resource_id)
+        return pairs / (time.perf_counter() - start)
+
+    ours, baseline = [], []
+    for _ in range(repeat):
+        baseline.append(run(DictTracker))
+        ours.append(run(ResourceTracker))
+    return max(ours), max(baseline)
+
+
+def bench_import(runs: int) -> tuple[float, float]:
+    """Median wall time of a fresh interpreter importing each module."""
+
+    def once(module: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+        return time.perf_counter() - start
+
+    ours, baseline = [], []
+    for _ in range(runs):
+        baseline.append(once("attrs"))
+        ours.append(once("itest_shared"))
+    return statistics.median(ours), statistics.median(baseline)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    quick = parser.parse_args().quick
+
+    capture, fmt = bench_capture(number=200 if quick else 1000, repeat=3 if quick else 7)
+    print(
+        f"capture_cross_module_error (depth {DEPTH}): {capture * 1e6:8.1f} us"
+        f"   traceback.format_exception alone: {fmt * 1e6:8.1f} us"
+        f"   ratio {capture / fmt:.2f}x  (target <= 2x)"
+    )
+    ours, base = bench_tracker(pairs=20_000 if quick else 200_000, repeat=3 if quick else 5)
+    print(
+        f"ResourceTracker track+release: {ours:12,.0f} pairs/s"
+        f"   dict baseline: {base:12,.0f} pairs/s   ratio {ours / base:.2f}x  (target >= 1.0x)"
+    )
+    ours_import, attrs_import = bench_import(runs=5 if quick else 21)
+    print(
+        f"python -c 'import itest_shared': {ours_import * 1e3:6.1f} ms"
+        f"   python -c 'import attrs': {attrs_import * 1e3:6.1f} ms"
+        f"   ratio {ours_import / attrs_import:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
