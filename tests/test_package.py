@@ -71,3 +71,20 @@ def test_ci_runs_the_readme_quickstart_commands() -> None:
         install, test = command.split(" && ")
         assert install.replace("pip install", "pip install --quiet") in ci
         assert test in ci
+
+
+def test_readme_python_examples_run() -> None:
+    """Every complete Python example in the README runs as written."""
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    blocks = [part.split("```", 1)[0] for part in readme.split("```python\n")[1:]]
+    complete = [block for block in blocks if block.startswith(("from ", "import "))]
+    assert len(complete) >= 3
+    for block in complete:
+        namespace: dict[str, object] = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+        for value in list(namespace.values()):
+            if isinstance(value, type) and value.__name__.startswith("Test"):
+                instance = value()
+                for name in dir(instance):
+                    if name.startswith("test_"):
+                        getattr(instance, name)()
