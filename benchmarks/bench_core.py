@@ -95,8 +95,13 @@ class DictTracker:
         resource["released_at"] = time.time()
 
 
-def bench_tracker(pairs: int, repeat: int) -> tuple[float, float]:
-    """Track+release pairs per second: ResourceTracker and the dict baseline."""
+def bench_tracker(pairs: int, runs: int) -> tuple[float, float]:
+    """Track+release pairs per second: ResourceTracker and the dict baseline.
+
+    Many short runs, alternating between the two, each on a fresh tracker; the
+    best run of each counts. On a shared machine the best of many short runs is
+    what the code costs, and the worst is what the neighbours cost.
+    """
     ids = [f"worker_{n}" for n in range(pairs)]
 
     def run(tracker_type: type[Any]) -> float:
@@ -109,7 +114,7 @@ def bench_tracker(pairs: int, repeat: int) -> tuple[float, float]:
         return pairs / (time.perf_counter() - start)
 
     ours, baseline = [], []
-    for _ in range(repeat):
+    for _ in range(runs):
         baseline.append(run(DictTracker))
         ours.append(run(ResourceTracker))
     return max(ours), max(baseline)
@@ -141,7 +146,7 @@ def main() -> None:
         f"   traceback.format_exception alone: {fmt * 1e6:8.1f} us"
         f"   ratio {capture / fmt:.2f}x  (target <= 2x)"
     )
-    ours, base = bench_tracker(pairs=20_000 if quick else 200_000, repeat=3 if quick else 5)
+    ours, base = bench_tracker(pairs=2_000, runs=50 if quick else 500)
     print(
         f"ResourceTracker track+release: {ours:12,.0f} pairs/s"
         f"   dict baseline: {base:12,.0f} pairs/s   ratio {ours / base:.2f}x  (target >= 1.0x)"

@@ -169,12 +169,12 @@ def test_contention_loses_duplicates_and_reorders_nothing(contention: None) -> N
     for index in range(16):
         mine = tracker.get_all_resources(module=f"mod{index}")
         assert [r.metadata["n"] for r in mine] == list(range(1000))  # allocation order
+        created = [r.created_at for r in mine]
+        assert created == sorted(created)
         assert [r.state for r in mine] == ["released", "active"] * 500
         assert [r.resource_id for r in tracker.verify_cleanup(f"mod{index}")] == [
             f"{index}-{n}" for n in range(1, 1000, 2)
         ]
-    created = [r.created_at for r in everything]
-    assert created == sorted(created)
 
 
 def test_contention_on_the_same_ids_lets_exactly_one_thread_win(contention: None) -> None:
@@ -209,3 +209,42 @@ def test_contention_on_the_same_ids_lets_exactly_one_thread_win(contention: None
     assert len(lives) == wins["track"]
     assert len(tracker.get_all_resources(state="released")) == wins["release"]
     assert wins["track"] - wins["release"] == len(tracker.verify_cleanup())
+
+
+def test_release_and_leak_racing_on_the_same_resources_agree(contention: None) -> None:
+    """Releasers and a leak sweep race over 2,000 resources: each ends exactly once."""
+    for _ in range(3):
+        tracker = ResourceTracker()
+        for n in range(2000):
+            tracker.track_resource("m", "t", f"r{n}")
+        released: list[str] = []
+        refused: list[str] = []
+        leaked: list[str] = []
+        barrier = threading.Barrier(9)
+
+        def release(offset: int) -> None:
+            barrier.wait()
+            for n in range(offset, 2000, 2):
+                try:
+                    tracker.release_resource(f"r{n}")
+                except ResourceStateError:
+                    refused.append(f"r{n}")
+                else:
+                    released.append(f"r{n}")
+
+        def sweep() -> None:
+            barrier.wait()
+            leaked.extend(r.resource_id for r in tracker.mark_leaked())
+
+        threads = [threading.Thread(target=release, args=(i % 2,)) for i in range(8)]
+        threads.append(threading.Thread(target=sweep))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # Four threads try each id: one release or the sweep wins, every other try is refused.
+        assert sorted(released + leaked) == sorted(f"r{n}" for n in range(2000))
+        assert len(refused) == 4 * 2000 - len(released)
+        states = {r.resource_id: r.state for r in tracker.get_all_resources()}
+        assert {k for k, v in states.items() if v == "leaked"} == set(leaked)
+        assert {k for k, v in states.items() if v == "released"} == set(released)
