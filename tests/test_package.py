@@ -88,3 +88,19 @@ def test_readme_python_examples_run() -> None:
                 for name in dir(instance):
                     if name.startswith("test_"):
                         getattr(instance, name)()
+
+
+def test_every_export_is_listed_in_all_and_loads_lazily() -> None:
+    from itest_shared import _EXPORTS
+
+    assert set(_EXPORTS) | {"__version__"} == set(itest_shared.__all__)
+    code = (
+        "import sys, itest_shared; "
+        "print('attrs' in sys.modules, 'itest_shared.formats' in sys.modules); "
+        "from itest_shared import ErrorContext; "
+        "print('itest_shared.formats' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "False", "True"]
