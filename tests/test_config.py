@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from itest_shared import ConfigChangeEvent, ConfigChangeObserver
+
+from .helpers import run_together
 
 MODULE_MAP = {
     "parser_timeout": ["chunker.parser", "chunker.parallel"],
@@ -149,20 +149,14 @@ def test_under_contention_observers_see_exactly_the_log_in_order(contention: Non
     observer.register_observer(seen_a.append)
     observer.register_observer(seen_b.append)
     observer.register_observer(lambda e: delivered.add(id(e)))
-    barrier = threading.Barrier(16)
 
     def run(index: int) -> None:
-        barrier.wait()
         for n in range(2000):
             event = observer.on_config_change(f"k.t{index}", n, n + 1)
             if id(event) not in delivered:  # back from the call, observers have seen it
                 undelivered_on_return.append(event)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(run)
     log = observer.get_change_log()
     assert len(log) == 32_000
     assert undelivered_on_return == []

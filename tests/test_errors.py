@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 
 from itest_shared import ErrorContext, ErrorPropagationMixin
+
+from .helpers import run_together
 
 THIS_FILE = __file__
 
@@ -140,23 +141,17 @@ def test_capture_under_contention_loses_and_mixes_nothing(contention: None) -> N
         pass
 
     results: dict[int, list[ErrorContext]] = {}
-    barrier = threading.Barrier(16)
 
     def run(index: int) -> None:
         worker = Worker()
         mine: list[ErrorContext] = []
-        barrier.wait()
         for n in range(2000):
             mine.append(
                 worker.capture_cross_module_error(f"src{index}", "dst", ValueError(f"{index}-{n}"))
             )
         results[index] = mine
 
-    threads = [threading.Thread(target=run, args=(i,), name=f"capturer-{i}") for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(run, name="capturer")
     assert sorted(results) == list(range(16))
     record_ids = set()
     for index, contexts in results.items():
@@ -164,7 +159,7 @@ def test_capture_under_contention_loses_and_mixes_nothing(contention: None) -> N
         for context in contexts:
             assert context.source_module == f"src{index}"
             assert context.producer["thread_name"] == f"capturer-{index}"
-            assert context.context_data["call_stack"][0].endswith(" in run")
+            assert context.context_data["call_stack"][0].endswith(" in run")  # the target's frame
             record_ids.add(context.record_id)
     assert len(record_ids) == 32_000
 

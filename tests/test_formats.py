@@ -28,6 +28,7 @@ from itest_shared import (
 )
 from itest_shared._jsonsafe import to_json_safe
 
+from .helpers import run_together
 from .strategies import BrokenRepr, Opaque, any_values, is_finite_json, json_values, records
 
 GOLDEN = pathlib.Path(__file__).parent.parent / "fixtures"
@@ -228,16 +229,12 @@ def test_record_ids_are_unique_across_threads_and_forked_processes(contention: N
     ids: list[str] = []
     lock = threading.Lock()
 
-    def make_many() -> None:
+    def make_many(_: int) -> None:
         mine = [make_event().record_id for _ in range(2000)]
         with lock:
             ids.extend(mine)
 
-    threads = [threading.Thread(target=make_many) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(make_many)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child

@@ -14,6 +14,8 @@ from itest_shared import (
     UnknownResourceError,
 )
 
+from .helpers import run_together
+
 
 @pytest.fixture
 def tracker() -> ResourceTracker:
@@ -144,25 +146,14 @@ def test_bad_arguments_name_themselves_and_change_nothing(tracker: ResourceTrack
 def test_contention_loses_duplicates_and_reorders_nothing(contention: None) -> None:
     """16 threads x 2,000 operations (1,000 track + 1,000 release) on one tracker."""
     tracker = ResourceTracker()
-    barrier = threading.Barrier(16)
-    errors: list[BaseException] = []
 
     def run(index: int) -> None:
-        barrier.wait()
-        try:
-            for n in range(1000):
-                tracker.track_resource(f"mod{index}", "thing", f"{index}-{n}", {"n": n})
-                if n % 2:
-                    tracker.release_resource(f"{index}-{n - 1}")
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
+        for n in range(1000):
+            tracker.track_resource(f"mod{index}", "thing", f"{index}-{n}", {"n": n})
+            if n % 2:
+                tracker.release_resource(f"{index}-{n - 1}")
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_together(run)
     everything = tracker.get_all_resources()
     assert len(everything) == 16_000
     assert len({r.resource_id for r in everything}) == 16_000
@@ -180,12 +171,10 @@ def test_contention_loses_duplicates_and_reorders_nothing(contention: None) -> N
 def test_contention_on_the_same_ids_lets_exactly_one_thread_win(contention: None) -> None:
     """Many threads race to track, then to release, the same ids: one wins each race."""
     tracker = ResourceTracker()
-    barrier = threading.Barrier(16)
     wins = {"track": 0, "release": 0}
     lock = threading.Lock()
 
-    def run() -> None:
-        barrier.wait()
+    def run(_: int) -> None:
         for n in range(1000):
             for action in ("track", "release"):
                 try:
@@ -198,11 +187,7 @@ def test_contention_on_the_same_ids_lets_exactly_one_thread_win(contention: None
                 with lock:
                     wins[action] += 1
 
-    threads = [threading.Thread(target=run) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(run)
     # A released id may be tracked again, so a track may win more than once per id,
     # but every win is recorded as one life and every life but the last is released.
     lives = tracker.get_all_resources()
@@ -211,40 +196,34 @@ def test_contention_on_the_same_ids_lets_exactly_one_thread_win(contention: None
     assert wins["track"] - wins["release"] == len(tracker.verify_cleanup())
 
 
-def test_release_and_leak_racing_on_the_same_resources_agree(contention: None) -> None:
+@pytest.mark.parametrize("attempt", range(3))
+def test_release_and_leak_racing_on_the_same_resources_agree(
+    contention: None, attempt: int
+) -> None:
     """Releasers and a leak sweep race over 2,000 resources: each ends exactly once."""
-    for _ in range(3):
-        tracker = ResourceTracker()
-        for n in range(2000):
-            tracker.track_resource("m", "t", f"r{n}")
-        released: list[str] = []
-        refused: list[str] = []
-        leaked: list[str] = []
-        barrier = threading.Barrier(9)
+    tracker = ResourceTracker()
+    for n in range(2000):
+        tracker.track_resource("m", "t", f"r{n}")
+    released: list[str] = []
+    refused: list[str] = []
+    leaked: list[str] = []
 
-        def release(offset: int) -> None:
-            barrier.wait()
-            for n in range(offset, 2000, 2):
-                try:
-                    tracker.release_resource(f"r{n}")
-                except ResourceStateError:
-                    refused.append(f"r{n}")
-                else:
-                    released.append(f"r{n}")
-
-        def sweep() -> None:
-            barrier.wait()
+    def race(index: int) -> None:
+        if index == 8:
             leaked.extend(r.resource_id for r in tracker.mark_leaked())
+            return
+        for n in range(index % 2, 2000, 2):
+            try:
+                tracker.release_resource(f"r{n}")
+            except ResourceStateError:
+                refused.append(f"r{n}")
+            else:
+                released.append(f"r{n}")
 
-        threads = [threading.Thread(target=release, args=(i % 2,)) for i in range(8)]
-        threads.append(threading.Thread(target=sweep))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        # Four threads try each id: one release or the sweep wins, every other try is refused.
-        assert sorted(released + leaked) == sorted(f"r{n}" for n in range(2000))
-        assert len(refused) == 4 * 2000 - len(released)
-        states = {r.resource_id: r.state for r in tracker.get_all_resources()}
-        assert {k for k, v in states.items() if v == "leaked"} == set(leaked)
-        assert {k for k, v in states.items() if v == "released"} == set(released)
+    run_together(race, count=9)  # eight releasers, one leak sweep
+    # Four threads try each id: one release or the sweep wins, every other try is refused.
+    assert sorted(released + leaked) == sorted(f"r{n}" for n in range(2000))
+    assert len(refused) == 4 * 2000 - len(released)
+    states = {r.resource_id: r.state for r in tracker.get_all_resources()}
+    assert {k for k, v in states.items() if v == "leaked"} == set(leaked)
+    assert {k for k, v in states.items() if v == "released"} == set(released)
