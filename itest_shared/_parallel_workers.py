@@ -1,0 +1,347 @@
+"""How the env's workers run, end and get reported: child entry, thread runner, reaping."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+import os
+import selectors
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from ._parallel_api import WorkerError
+
+# SIGKILL cannot be caught, so a killed child is reapable at once; this bound
+# only matters for a process stuck in uninterruptible sleep (D state).
+KILL_REAP_TIMEOUT = 10.0
+# A feeder thread flushes a queue's last items in microseconds unless it is stuck;
+# giving up early costs nothing worse than unread items nobody could read anyway.
+QUEUE_FLUSH_TIMEOUT = 0.25
+
+
+def _run_in_child(
+    target: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any], report: str
+) -> None:
+    """Run a worker's target in its process; if it raises, leave the traceback at ``report``."""
+    try:
+        target(*args, **kwargs)
+    except SystemExit:
+        raise  # an explicit exit: its code is the report, as for any process
+    except BaseException as exc:
+        import json
+        import os
+        import traceback
+
+        written = False
+        try:
+            tb = exc.__traceback__
+            # Start the traceback in the user's code, not in this wrapper.
+            lines = traceback.format_exception(type(exc), exc, tb.tb_next if tb else None)
+            summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            with open(report + ".partial", "w", encoding="utf-8") as fh:
+                json.dump({"summary": summary, "traceback": "".join(lines)}, fh)
+            # Atomic, so a parent never reads half a report from a child killed mid-write.
+            os.replace(report + ".partial", report)
+            written = True
+        except Exception:
+            written = False  # the fallback below reports it another way
+        if not written:
+            raise  # no report (its directory gone, disk full): the child prints it to stderr
+        raise SystemExit(1) from None  # reported: exit 1 like an uncaught error, without the noise
+
+
+# Spawn and forkserver children unpickle the process target. A module-level
+# function pickles by reference, so every child would import itest_shared and all
+# the package imports (~40 ms on a ~90 ms spawn, past the 1.2x budget). This copy
+# has bare globals and no module, so dill pickles it by value and the child needs
+# only multiprocess; that is why the body imports what it needs itself.
+CHILD_ENTRY: Callable[..., None] = types.FunctionType(
+    _run_in_child.__code__, {"__builtins__": builtins}, "run_worker"
+)
+
+
+def describe_exception(exc: BaseException) -> tuple[str, str]:
+    """``exc`` as (one-line summary, traceback text without the runner's own frame)."""
+    tb = exc.__traceback__
+    lines = traceback.format_exception(type(exc), exc, tb.tb_next if tb else None)
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return summary, "".join(lines)
+
+
+@attrs.define(eq=False)
+class ThreadRunner:
+    """The target of a worker thread: runs the user's target and keeps what it raised."""
+
+    target: Callable[..., object]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    env_closed: threading.Event
+    error: tuple[str, str] | None = None
+
+    def __call__(self) -> None:
+        """Run the target once, recording an exception instead of letting it escape."""
+        if self.env_closed.is_set():
+            # Nobody would join or report a thread started after close().
+            raise RuntimeError(
+                "a worker thread was started after its ParallelTestEnvironment was closed"
+            )
+        try:
+            self.target(*self.args, **self.kwargs)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                self.error = describe_exception(exc)
+        except BaseException as exc:
+            self.error = describe_exception(exc)
+
+
+@attrs.define(eq=False)
+class ProcessSlot:
+    """The env's record of one worker process."""
+
+    name: str
+    process: Any
+    report: str
+    examined: bool = False
+    reported_running: bool = False
+    stopped_by_env: bool = False
+
+    @property
+    def started(self) -> bool:
+        """Whether ``start()`` has been called."""
+        try:
+            return self.process.pid is not None
+        except ValueError:
+            return False  # closed unstarted by the env's close(), so it never can start
+
+
+@attrs.define(eq=False)
+class ThreadSlot:
+    """The env's record of one worker thread."""
+
+    name: str
+    thread: threading.Thread
+    runner: ThreadRunner
+    examined: bool = False
+    reported_running: bool = False
+
+    @property
+    def started(self) -> bool:
+        """Whether ``start()`` has been called."""
+        return self.thread.ident is not None
+
+
+def signal_name(number: int) -> str:
+    """``9`` -> ``'SIGKILL'``; the number itself for a signal Python does not name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _read_report(path: str) -> tuple[str, str] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return str(data["summary"]), str(data["traceback"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return "an error whose report could not be read", f"{path}: {exc!r}"
+
+
+def examine_process(slot: ProcessSlot) -> WorkerError | None:
+    """The failure of an ended, not yet examined process, if it failed; None otherwise."""
+    code = slot.process.exitcode
+    if slot.examined or code is None:
+        return None
+    slot.examined = True
+    if slot.stopped_by_env:
+        return None  # still running at close, so the env stopped it: however it ended
+    report = _read_report(slot.report)
+    if report is not None:
+        summary, remote = report
+        return WorkerError(slot.name, code, remote, f"raised {summary} (exit code {code})")
+    if code == 0:
+        return None
+    if code < 0:
+        reason = f"was killed by signal {-code} ({signal_name(-code)})"
+        return WorkerError(slot.name, code, "", reason)
+    return WorkerError(slot.name, code, "", f"exited with code {code}")
+
+
+def examine_thread(slot: ThreadSlot) -> WorkerError | None:
+    """The failure of an ended, not yet examined thread, if it raised; None otherwise."""
+    if slot.examined or slot.thread.is_alive():
+        return None
+    slot.examined = True
+    if slot.runner.error is None:
+        return None
+    summary, remote = slot.runner.error
+    return WorkerError(slot.name, None, remote, f"raised {summary} (in a thread)")
+
+
+def thread_stack(thread: threading.Thread) -> str:
+    """Where a running thread is now, as traceback text (empty if it has just ended)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is None:
+        return ""
+    return "Stack of the running thread (most recent call last):\n" + "".join(
+        traceback.format_stack(frame)
+    )
+
+
+def _join_until(slots: Sequence[ProcessSlot], deadline: float) -> None:
+    for slot in slots:
+        slot.process.join(max(0.0, deadline - time.monotonic()))
+
+
+def stop_processes(
+    slots: Sequence[ProcessSlot], deadline: float, grace: float
+) -> list[WorkerError]:
+    """Join started processes until ``deadline``; then SIGTERM, ``grace`` s, SIGKILL; reap."""
+    started = [slot for slot in slots if slot.started]
+    _join_until(started, deadline)
+    running = [slot for slot in started if slot.process.exitcode is None]
+    if running:
+        for slot in running:
+            slot.stopped_by_env = True
+            slot.process.terminate()
+        _join_until(running, time.monotonic() + grace)
+        running = [slot for slot in running if slot.process.exitcode is None]
+        for slot in running:
+            slot.process.kill()
+        _join_until(running, time.monotonic() + KILL_REAP_TIMEOUT)
+    errors = []
+    for slot in started:
+        if slot.process.exitcode is None:
+            reason = f"could not be killed: still running {KILL_REAP_TIMEOUT} s after SIGKILL"
+            slot.reported_running = True
+            errors.append(WorkerError(slot.name, None, "", reason))
+        else:
+            _release_sentinel(slot.process)
+    return errors
+
+
+def _release_sentinel(process: Any) -> None:
+    # Close the ended child's sentinel pipe now rather than at garbage collection
+    # (a resource audit right after the test would count it as leaked). Popen.close
+    # keeps ``exitcode`` readable; Process.close would make it raise.
+    popen = getattr(process, "_popen", None)
+    if popen is not None and popen.returncode is not None:
+        popen.close()
+
+
+def close_queue(queue: Any) -> None:
+    """Close ``queue`` without ever blocking on its feeder thread."""
+    # join_thread() blocks for good on a stuck feeder: one writing to a full pipe
+    # that nobody reads any more, or one waiting for the write lock of a child
+    # killed mid-put. So cancel it, and free the first kind by draining the pipe.
+    feeder: threading.Thread | None = getattr(queue, "_thread", None)
+    if feeder is None or getattr(queue, "_closed", False):
+        queue.cancel_join_thread()
+        queue.close()
+        if feeder is None:
+            # Never written to from this process: no feeder will close the pipe.
+            queue._reader.close()
+            queue._writer.close()
+        return
+    # Drain through a copy of the read end taken before close(): the feeder closes
+    # the queue's own copy once it reads close()'s sentinel, and closing or reading
+    # it from here races with that (a double close, or a reused descriptor).
+    spare = os.dup(queue._reader.fileno())
+    try:
+        queue.cancel_join_thread()
+        queue.close()
+        feeder.join(QUEUE_FLUSH_TIMEOUT)
+        if feeder.is_alive():
+            _drain(spare, feeder, time.monotonic() + QUEUE_FLUSH_TIMEOUT)
+    finally:
+        os.close(spare)
+
+
+def _drain(fd: int, feeder: threading.Thread, deadline: float) -> None:
+    """Discard what arrives on ``fd`` until ``feeder`` ends, EOF or ``deadline``."""
+    # Only bytes nobody can read any more: the env is closed. A feeder waiting on
+    # a dead child's write lock never writes, so it stays stuck (a daemon thread).
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while feeder.is_alive() and time.monotonic() < deadline:
+            if selector.select(0.01) and not os.read(fd, 1 << 16):
+                return  # every write end is closed
+
+
+def close_queues(queues: Sequence[Any]) -> None:
+    """Close every queue even if closing one fails; then raise the first failure."""
+    first: Exception | None = None
+    for queue in queues:
+        try:
+            close_queue(queue)
+        except Exception as exc:
+            first = first or exc
+    if first is not None:
+        raise first
+
+
+def remaining(deadline: float) -> float | None:
+    """Seconds left until ``deadline``, for a join (None: no limit)."""
+    if math.isinf(deadline):
+        return None
+    return max(0.0, deadline - time.monotonic())
+
+
+def collect_failures(
+    processes: Sequence[ProcessSlot], threads: Sequence[ThreadSlot], running: str
+) -> list[WorkerError]:
+    """Failures not reported before: ended workers that failed, and each worker still running.
+
+    ``running`` completes "worker 'name' ..." for a worker still running; the
+    caller holds the env's lock, since the slots' flags change here.
+    """
+    errors: list[WorkerError] = []
+    for process_slot in processes:
+        if not process_slot.started:
+            continue
+        error = examine_process(process_slot)
+        if error is None and not process_slot.examined and not process_slot.reported_running:
+            process_slot.reported_running = True
+            error = WorkerError(process_slot.name, None, "", running)
+        if error is not None:
+            errors.append(error)
+    for thread_slot in threads:
+        if not thread_slot.started:
+            continue
+        error = examine_thread(thread_slot)
+        if error is None and not thread_slot.examined and not thread_slot.reported_running:
+            thread_slot.reported_running = True
+            error = WorkerError(thread_slot.name, None, thread_stack(thread_slot.thread), running)
+        if error is not None:
+            errors.append(error)
+    return errors
+
+
+def combine_failures(errors: Sequence[WorkerError]) -> WorkerError:
+    """One error to raise for ``errors`` (at least one): the first, carrying the rest."""
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    return WorkerError(
+        first.worker_name, first.exitcode, first.remote_traceback, first.reason, errors[1:]
+    )
+
+
+def abandon(owner_pid: int, slots: list[ProcessSlot], private_dir: str, grace: float) -> None:
+    """Last-resort cleanup for an env that was never closed: stop its processes, drop its files."""
+    if os.getpid() != owner_pid:
+        return  # a forked worker's copy of the env: those processes are its siblings
+    stop_processes(slots, time.monotonic(), grace)
+    shutil.rmtree(private_dir, ignore_errors=True)
