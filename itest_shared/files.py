@@ -1,0 +1,363 @@
+"""``TestFileGenerator``: writes test files under one root and removes exactly those again.
+
+.. versionadded:: 1.1
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePath
+from types import TracebackType
+
+from itest_shared._file_blocks import BLOCKS, PATTERNS, block_size, iter_blocks, tree_module
+from itest_shared._file_errors import BUILDERS, ERROR_TYPES
+from itest_shared.samples import EXTENSION_BY_LANGUAGE, SUPPORTED_LANGUAGES
+
+__all__ = ["ERROR_TYPES", "MIB", "PATTERNS", "TestFileGenerator", "UnsafePathError"]
+
+#: ``size_mb`` counts mebibytes.
+MIB = 1024 * 1024
+
+# Write through no symlink in the last path component (where the platform allows).
+_OPEN_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_TRUNC
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_DIR_WORDS = ("pkg", "mod", "lib", "util", "core", "part", "impl", "deep")
+
+
+class UnsafePathError(ValueError):
+    """A file name would escape the generator's root or clobber something it did not create."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"refusing file name {name!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type[UnsafePathError], tuple[str, str]]:
+        return type(self), (self.name, self.reason)
+
+
+def _check_choice(option: str, value: object, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"unknown {option} {value!r}; valid {option}s: {', '.join(choices)}")
+    return value
+
+
+def _target_size(size_mb: object, size_bytes: object) -> int:
+    if (size_mb is None) == (size_bytes is None):
+        raise TypeError("give exactly one of size_mb and size_bytes")
+    if size_bytes is not None:
+        if isinstance(size_bytes, bool) or not isinstance(size_bytes, int):
+            raise TypeError(f"size_bytes must be an int, got {type(size_bytes).__name__}")
+        if size_bytes < 0:
+            raise ValueError(f"size_bytes must be >= 0, got {size_bytes}")
+        return size_bytes
+    if isinstance(size_mb, bool) or not isinstance(size_mb, (int, float)):
+        raise TypeError(f"size_mb must be a number, got {type(size_mb).__name__}")
+    if not math.isfinite(size_mb) or size_mb < 0:
+        raise ValueError(f"size_mb must be a finite number >= 0, got {size_mb!r}")
+    return math.ceil(size_mb * MIB)
+
+
+class TestFileGenerator:
+    """Creates test files under ``root`` and removes everything it created on ``cleanup()``.
+
+    Names are relative paths (``subdir`` is prefixed when given). A name that is
+    absolute, contains ``..``, goes through a symlink leading outside the root, ends
+    in a symlink, or names a file or directory this generator did not create raises
+    ``UnsafePathError``: it only ever writes, and later deletes, its own files.
+    Missing directories (the root included) are created and removed again at cleanup
+    if they are empty by then. Thread-safe; a context manager that cleans up on exit.
+    """
+
+    __test__ = False  # a helper, not a test class, despite the name
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = Path(os.fspath(root)).absolute()
+        self._lock = threading.Lock()
+        self._files: dict[Path, None] = {}  # insertion-ordered set
+        self._dirs: dict[Path, Path] = {}  # created directory -> its real path then
+        self._safe_dirs: set[Path] = set()
+        self._root_real = self._root
+        with self._lock:
+            self._ensure_root()
+
+    @property
+    def root(self) -> Path:
+        """Return the directory everything is generated under."""
+        return self._root
+
+    @property
+    def created_files(self) -> list[Path]:
+        """Return the files created since the last cleanup, in creation order."""
+        with self._lock:
+            return list(self._files)
+
+    # ------------------------------------------------------------------ creating files
+
+    def create_file(
+        self,
+        name: str | os.PathLike[str],
+        content: str | bytes,
+        subdir: str | os.PathLike[str] = "",
+        *,
+        encoding: str = "utf-8",
+    ) -> Path:
+        """Write ``content`` (str is encoded with ``encoding``) to ``root/subdir/name``."""
+        if isinstance(content, str):
+            data = content.encode(encoding)
+        elif isinstance(content, (bytes, bytearray, memoryview)):
+            data = bytes(content)
+        else:
+            raise TypeError(f"content must be str or bytes, got {type(content).__name__}")
+        path = self._claim(name, subdir)
+        self._write(path, [data])
+        return path
+
+    def create_large_file(
+        self,
+        name: str | os.PathLike[str],
+        size_mb: float | None = None,
+        pattern: str = "function",
+        language: str = "python",
+        *,
+        size_bytes: int | None = None,
+        subdir: str | os.PathLike[str] = "",
+    ) -> Path:
+        """Stream a valid ``language`` file of repeated ``pattern`` blocks of at least the size.
+
+        Give ``size_mb`` (MiB, may be fractional) or ``size_bytes``. The file is whole
+        blocks, so its size is at least the target and less than the target plus one
+        block; every block defines uniquely named items, so the file stays a valid
+        program at any size. Patterns: ``function``, ``class`` (struct+impl in Rust,
+        struct+function in C), ``async`` (not C), ``mixed``, ``comment``. Memory use
+        stays flat whatever the size: it is written in chunks of at most about 2 MiB.
+        """
+        target = _target_size(size_mb, size_bytes)
+        _check_choice("language", language, SUPPORTED_LANGUAGES)
+        _check_choice("pattern", pattern, PATTERNS)
+        if language not in BLOCKS[pattern]:
+            valid = [p for p in PATTERNS if language in BLOCKS[p]]
+            raise ValueError(
+                f"pattern {pattern!r} is not available for {language}; "
+                f"valid patterns for {language}: {', '.join(valid)}"
+            )
+        count = -(-target // block_size(pattern, language))  # ceiling division
+        path = self._claim(name, subdir)
+        self._write(path, iter_blocks(pattern, language, count))
+        return path
+
+    def create_error_file(
+        self,
+        name: str | os.PathLike[str],
+        error_type: str,
+        language: str = "python",
+        *,
+        subdir: str | os.PathLike[str] = "",
+    ) -> Path:
+        """Write a file with a known problem for ``language``; see ``ERROR_TYPES``.
+
+        ``syntax`` fails to compile (and leaves brackets unbalanced); ``unicode`` is a
+        valid program full of emoji, combining marks, right-to-left text and zero-width
+        characters; ``invalid_utf8`` does not decode; ``binary`` holds NUL bytes;
+        ``empty`` is zero bytes; ``deep_nesting`` nests blocks near the language's limits;
+        ``long_line`` has a line of over 1 MiB; ``bom`` starts with a UTF-8 byte order
+        mark; ``mixed_line_endings`` mixes LF, CRLF and CR. All but ``syntax``,
+        ``invalid_utf8`` and ``binary`` are valid programs: stress, not faults.
+        """
+        _check_choice("error_type", error_type, ERROR_TYPES)
+        _check_choice("language", language, SUPPORTED_LANGUAGES)
+        path = self._claim(name, subdir)
+        self._write(path, [BUILDERS[error_type](language)])
+        return path
+
+    def create_tree(
+        self,
+        n_files: int = 100,
+        *,
+        languages: Sequence[str] | None = None,
+        seed: int = 0,
+        depth: int = 3,
+        subdir: str | os.PathLike[str] = "tree",
+    ) -> list[Path]:
+        """Create ``n_files`` small valid source files in nested directories under ``subdir``.
+
+        Everything (paths, languages, contents) follows from ``seed``: the same seed
+        gives the same tree. Files sit 0 to ``depth`` directories deep; languages
+        default to all supported ones. Returns the paths in creation order.
+        """
+        for option, value in (("n_files", n_files), ("seed", seed), ("depth", depth)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{option} must be an int, got {type(value).__name__}")
+        if n_files < 0 or depth < 0:
+            raise ValueError(f"n_files and depth must be >= 0, got {n_files} and {depth}")
+        if isinstance(languages, str):
+            raise TypeError("languages must be a sequence of language names, not one str")
+        chosen = tuple(SUPPORTED_LANGUAGES if languages is None else languages)
+        if not chosen:
+            raise ValueError(f"languages is empty; choose from {', '.join(SUPPORTED_LANGUAGES)}")
+        for language in chosen:
+            _check_choice("language", language, SUPPORTED_LANGUAGES)
+        rng = random.Random(seed)
+        paths = []
+        for i in range(n_files):
+            language = rng.choice(chosen)
+            levels = rng.randint(0, depth)
+            dirs = [f"{_DIR_WORDS[k % len(_DIR_WORDS)]}_{rng.randrange(4)}" for k in range(levels)]
+            name = PurePath(*dirs, f"file_{i:05d}{EXTENSION_BY_LANGUAGE[language]}")
+            content = tree_module(language, rng).encode()
+            path = self._claim(name, subdir)
+            self._write(path, [content])
+            paths.append(path)
+        return paths
+
+    # ------------------------------------------------------------------ cleanup
+
+    def cleanup(self) -> list[Path]:
+        """Remove every file and directory this generator created; return what had to stay.
+
+        Idempotent. A directory it created stays (and is returned) only if it holds
+        something else; files and directories it did not create are never touched.
+        """
+        with self._lock:
+            files, dirs = list(self._files), dict(self._dirs)
+            self._files.clear()
+            self._dirs.clear()
+            self._safe_dirs.clear()
+        left: list[Path] = []
+        inside: dict[Path, bool] = {}  # parent directory -> still resolves inside the root?
+        for path in files:
+            parent = path.parent
+            if parent not in inside:
+                inside[parent] = parent.resolve().is_relative_to(self._root_real)
+            try:
+                if not inside[parent]:
+                    # A directory on the way was swapped for a symlink leading out:
+                    # unlinking would delete someone else's file.
+                    left.append(path)
+                elif path.is_dir() and not path.is_symlink():
+                    left.append(path)  # replaced by a directory it did not create
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                left.append(path)
+        for directory in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+            try:
+                if directory.resolve() != dirs[directory]:
+                    left.append(directory)  # no longer the directory it created
+                    continue
+                directory.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                left.append(directory)
+        return left
+
+    def __enter__(self) -> TestFileGenerator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+    def __repr__(self) -> str:
+        return f"<TestFileGenerator root={str(self._root)!r} files={len(self._files)}>"
+
+    # ------------------------------------------------------------------ internals
+
+    def _ensure_root(self) -> None:
+        """Create the root (and missing parents), tracking what was created. Lock held."""
+        missing = []
+        for path in (self._root, *self._root.parents):
+            if path.exists():
+                break
+            missing.append(path)
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+                self._dirs[path] = path.resolve()
+            except FileExistsError:
+                pass  # created meanwhile by someone else: not ours to remove
+        self._root_real = self._root.resolve()
+        if not self._root_real.is_dir():
+            raise ValueError(f"root {str(self._root)!r} exists and is not a directory")
+
+    def _claim(self, name: object, subdir: object) -> Path:
+        """Check a name, create its directories and record the file as ours; return it."""
+        rel = _relative(name, subdir)
+        with self._lock:
+            if not self._root.is_dir():
+                self._ensure_root()
+            current = self._root
+            for part in rel.parts[:-1]:
+                current = current / part
+                if current not in self._safe_dirs:
+                    self._make_dir(current, str(rel))
+            target = current / rel.parts[-1]
+            if target.is_symlink():
+                raise UnsafePathError(str(rel), "it is a symlink; writing would follow it")
+            if target.exists() and (target.is_dir() or target not in self._files):
+                raise UnsafePathError(str(rel), f"{target} exists and was not created here")
+            # Recorded before writing, so a write that fails half-way is still cleaned up.
+            self._files[target] = None
+            return target
+
+    def _make_dir(self, path: Path, name: str) -> None:
+        if path.is_symlink():
+            real = path.resolve()
+            if not real.is_relative_to(self._root_real):
+                raise UnsafePathError(name, f"{path} is a symlink leading outside the root")
+            if not real.is_dir():
+                raise UnsafePathError(name, f"{path} is a symlink to a non-directory")
+        elif path.exists():
+            if not path.is_dir():
+                raise UnsafePathError(name, f"{path} is a file, not a directory")
+        else:
+            try:
+                path.mkdir()
+                self._dirs[path] = path.resolve()
+            except FileExistsError:
+                pass
+        self._safe_dirs.add(path)
+
+    @staticmethod
+    def _write(path: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        fd = os.open(path, _OPEN_FLAGS, 0o644)
+        with open(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+
+
+def _relative(name: object, subdir: object) -> PurePath:
+    """Return ``subdir/name`` as a relative path, refusing anything that could escape."""
+    texts = []
+    for option, value in (("subdir", subdir), ("name", name)):
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{option} must be a str or path, got {type(value).__name__}")
+        text = os.fspath(value)
+        if not isinstance(text, str):
+            raise TypeError(f"{option} must be a str path, got {type(text).__name__}")
+        if "\x00" in text:
+            raise UnsafePathError(text, f"{option} contains a NUL byte")
+        path = PurePath(text)
+        if path.is_absolute() or path.anchor:
+            raise UnsafePathError(text, f"{option} is absolute; give a path relative to the root")
+        if ".." in path.parts:
+            raise UnsafePathError(text, f"{option} contains '..'")
+        texts.append(text)
+    subdir_text, name_text = texts
+    if not PurePath(name_text).parts or name_text.endswith(("/", os.sep)):
+        raise UnsafePathError(name_text, "name must end in a file name")
+    return PurePath(subdir_text, name_text)
