@@ -1,0 +1,402 @@
+"""Operation timings with statistics and thresholds, and a thread-safe counter.
+
+``PerformanceMonitor`` times operations on ``time.perf_counter``. Every
+``start_timing`` hands out its own ``Timing`` token, so concurrent and nested
+timings of one operation (threads, asyncio tasks, recursion) never overwrite
+each other. Durations are in seconds.
+
+.. versionadded:: 1.1
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+import attrs
+
+__all__ = [
+    "Measure",
+    "PerformanceMonitor",
+    "ThreadSafeCounter",
+    "Timing",
+    "TimingStats",
+    "UnknownOperationError",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Who is timing: the thread, and the asyncio task when one is running in it.
+_Owner = tuple[int, object]
+_THRESHOLDS = ("max", "average", "median", "p95", "p99", "stdev", "total")
+
+
+def _check_int(name: str, value: object) -> int:
+    # bool is an int subclass, but increment(True) is a bug, not a count.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    return int(value)
+
+
+def _check_operation(operation: object) -> str:
+    if not isinstance(operation, str):
+        raise TypeError(f"operation must be a str, got {operation!r}")
+    if not operation:
+        raise ValueError("operation must be a non-empty str")
+    return operation
+
+
+def _check_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _current_owner() -> _Owner:
+    # Only code under asyncio can be in a task: look asyncio up, don't import it;
+    # asking for the running loop first avoids current_task()'s costly raise.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None or asyncio._get_running_loop() is None:
+        return (threading.get_ident(), None)
+    return (threading.get_ident(), asyncio.current_task())
+
+
+class ThreadSafeCounter:
+    """An integer counter whose updates are atomic across threads.
+
+    Amounts are ints, zero and negative ones included (``bool`` is refused). The
+    counter lives in one process: a forked or spawned worker gets its own copy.
+    """
+
+    __slots__ = ("_initial", "_lock", "_value")
+
+    def __init__(self, initial: int = 0) -> None:
+        self._initial = _check_int("initial", initial)
+        self._value = self._initial
+        self._lock = threading.Lock()
+
+    def increment(self, amount: int = 1) -> int:
+        """Add ``amount`` and return the new value."""
+        amount = _check_int("amount", amount)
+        with self._lock:
+            self._value += amount
+            return self._value
+
+    def decrement(self, amount: int = 1) -> int:
+        """Subtract ``amount`` and return the new value."""
+        return self.increment(-_check_int("amount", amount))
+
+    @property
+    def value(self) -> int:
+        """The current value."""
+        with self._lock:
+            return self._value
+
+    def reset(self) -> int:
+        """Set the counter back to its initial value and return the value it had."""
+        with self._lock:
+            previous, self._value = self._value, self._initial
+            return previous
+
+    def __repr__(self) -> str:
+        return f"ThreadSafeCounter(value={self.value})"
+
+
+class UnknownOperationError(KeyError):
+    """An operation name the monitor holds no finished timings for."""
+
+    def __init__(self, operation: str, known: Iterable[str] = ()) -> None:
+        self.operation = operation
+        self.known = tuple(known)
+        super().__init__(operation)
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ shows only repr(args[0]); say what is known.
+        known = ", ".join(map(repr, self.known)) or "none"
+        return f"no timings recorded for operation {self.operation!r}; known operations: {known}"
+
+    def __reduce__(self) -> tuple[type[UnknownOperationError], tuple[str, tuple[str, ...]]]:
+        return type(self), (self.operation, self.known)
+
+
+@attrs.define(eq=False)
+class Timing:
+    """One timing handed out by ``start_timing``; ``duration`` is set when it ends."""
+
+    operation: str
+    started_at: float
+    duration: float | None = None
+    owner: _Owner = attrs.field(default=(0, None), repr=False)
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    # Linear interpolation between the two nearest ranks: numpy's default and
+    # statistics.quantiles(method="inclusive"); one sample is every percentile.
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    if low + 1 >= len(ordered):
+        return ordered[low]
+    return ordered[low] + (ordered[low + 1] - ordered[low]) * (position - low)
+
+
+@attrs.frozen
+class TimingStats:
+    """Statistics of one operation's durations, in seconds.
+
+    ``median``, ``p95`` and ``p99`` interpolate linearly between the nearest ranks
+    (as ``statistics.quantiles(method="inclusive")``); ``stdev`` is the sample
+    standard deviation (n - 1), and 0.0 for a single sample.
+    """
+
+    operation: str
+    count: int
+    total: float
+    average: float
+    min: float
+    max: float
+    median: float
+    p95: float
+    p99: float
+    stdev: float
+
+    @classmethod
+    def from_samples(cls, operation: str, samples: Iterable[float]) -> TimingStats:
+        """Compute the statistics of ``samples`` (at least one duration >= 0)."""
+        _check_operation(operation)
+        ordered = sorted(_check_seconds(f"samples[{i}]", v) for i, v in enumerate(samples))
+        if not ordered:
+            raise ValueError(f"samples for {operation!r} must hold at least one duration")
+        count, total = len(ordered), math.fsum(ordered)
+        average = total / count
+        # Two passes with fsum: the one-pass sum-of-squares formula loses all
+        # precision when durations are large and nearly equal.
+        variance = math.fsum((x - average) ** 2 for x in ordered) / (count - 1) if count > 1 else 0
+        return cls(
+            operation=operation,
+            count=count,
+            total=total,
+            average=average,
+            min=ordered[0],
+            max=ordered[-1],
+            median=_percentile(ordered, 0.5),
+            p95=_percentile(ordered, 0.95),
+            p99=_percentile(ordered, 0.99),
+            stdev=math.sqrt(variance),
+        )
+
+    def to_dict(self) -> dict[str, str | int | float]:
+        """Return the JSON-safe form: every field by name."""
+        return attrs.asdict(self)
+
+
+class Measure:
+    """Times a ``with`` block, or every call of a decorated sync or async function."""
+
+    def __init__(self, monitor: PerformanceMonitor, operation: str) -> None:
+        self._monitor = monitor
+        self._operation = operation
+        # One object may be entered by several threads/tasks at once, and re-entered
+        # in one; each exit must end the timing its own enter began. No lock: each
+        # owner touches only its own entry, and single dict operations are atomic.
+        self._entered: dict[_Owner, list[Timing]] = {}
+
+    def __enter__(self) -> Timing:
+        timing = self._monitor._register(self._operation)
+        self._entered.setdefault(timing.owner, []).append(timing)
+        timing.started_at = self._monitor._clock()  # last, as in start_timing
+        return timing
+
+    def __exit__(self, *exc_info: object) -> None:
+        # The block's time counts even when it raised: the time was spent.
+        now, owner = self._monitor._clock(), _current_owner()
+        stack = self._entered[owner]
+        timing = stack.pop()
+        if not stack:
+            del self._entered[owner]
+        self._monitor._finish(timing, now)
+
+    def __call__(self, func: F) -> F:
+        """Wrap ``func`` so that each call is timed; an async one until it is awaited to the end."""
+        import inspect
+
+        if not callable(func):
+            raise TypeError(f"measure() decorates a function, got {func!r}")
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            raise TypeError(
+                f"measure() cannot time generator function {func.__qualname__}: calling it only "
+                "creates the generator; time its consumer with `with monitor.measure(...)`"
+            )
+        monitor, operation = self._monitor, self._operation
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def timed_coroutine(*args: Any, **kwargs: Any) -> Any:
+                timing = monitor.start_timing(operation)
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    monitor.end_timing(timing)
+
+            return cast(F, timed_coroutine)
+
+        @functools.wraps(func)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            timing = monitor.start_timing(operation)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                monitor.end_timing(timing)
+
+        return cast(F, timed)
+
+
+class PerformanceMonitor:
+    """Records operation durations from any thread or task and summarises them.
+
+    ``start_timing(op)`` returns a ``Timing`` token; ``end_timing(token)`` ends
+    exactly that timing. ``end_timing(op)`` without a token ends the most recent
+    unfinished timing of ``op`` started in the calling thread *and* asyncio task
+    (each task is its own owner even when tasks share a thread). Timings still
+    running when ``reset()`` is called survive it and are recorded when they end.
+    The clock must be monotonic; it defaults to ``time.perf_counter``.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        if not callable(clock):
+            raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._samples: dict[str, list[float]] = {}
+        self._open: dict[tuple[str, _Owner], list[Timing]] = {}
+
+    def start_timing(self, operation: str) -> Timing:
+        """Start timing ``operation`` and return the token that ends it."""
+        timing = self._register(operation)
+        # Read the clock last (and first in end_timing) so the bookkeeping is
+        # not part of the measured duration.
+        timing.started_at = self._clock()
+        return timing
+
+    def end_timing(self, operation: str | Timing) -> float:
+        """End a timing (a ``Timing`` token, or an operation name), record it, return seconds."""
+        return self._finish(operation, self._clock())
+
+    def _register(self, operation: str) -> Timing:
+        timing = Timing(_check_operation(operation), 0.0, owner=_current_owner())
+        with self._lock:
+            self._open.setdefault((operation, timing.owner), []).append(timing)
+        return timing
+
+    def _finish(self, operation: str | Timing, now: float) -> float:
+        timing = operation if isinstance(operation, Timing) else None
+        operation = _check_operation(operation if timing is None else timing.operation)
+        with self._lock:
+            if timing is None:
+                key = (operation, _current_owner())
+                stack = self._open.get(key, [])
+                if not stack:
+                    elsewhere = sum(len(v) for k, v in self._open.items() if k[0] == operation)
+                    raise ValueError(
+                        f"end_timing({operation!r}): no timing of {operation!r} is in progress"
+                        f" in this thread/task ({elsewhere} in progress elsewhere); pass the"
+                        " Timing that start_timing() returned to end one started elsewhere"
+                    )
+                timing = stack.pop()
+            else:
+                key = (operation, timing.owner)
+                stack = self._open.get(key, [])
+                if timing not in stack:
+                    state = (
+                        "has already ended"
+                        if timing.duration is not None
+                        else "was not started here"
+                    )
+                    raise ValueError(f"this timing of {operation!r} {state}")
+                stack.remove(timing)
+            if not stack:
+                del self._open[key]
+            duration = timing.duration = now - timing.started_at
+            self._samples.setdefault(operation, []).append(duration)
+        return duration
+
+    def measure(self, operation: str) -> Measure:
+        """Time a block (``with monitor.measure(op):``) or a function (``@monitor.measure(op)``)."""
+        return Measure(self, _check_operation(operation))
+
+    def record(self, operation: str, duration: float) -> None:
+        """Add a duration measured elsewhere (e.g. in a worker process) to ``operation``."""
+        seconds = _check_seconds("duration", duration)
+        with self._lock:
+            self._samples.setdefault(_check_operation(operation), []).append(seconds)
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """The operations with at least one finished timing, sorted."""
+        with self._lock:
+            return tuple(sorted(self._samples))
+
+    def get_samples(self, operation: str) -> list[float]:
+        """Return the recorded durations of ``operation``, in the order they ended."""
+        _check_operation(operation)
+        with self._lock:
+            samples = self._samples.get(operation)
+            if samples is None:
+                raise UnknownOperationError(operation, sorted(self._samples))
+            return list(samples)
+
+    def get_stats(self, operation: str) -> TimingStats:
+        """Return the statistics of ``operation``; UnknownOperationError if it has no timings."""
+        return TimingStats.from_samples(operation, self.get_samples(operation))
+
+    def get_all_stats(self) -> dict[str, TimingStats]:
+        """Return the statistics of every operation with finished timings, by name."""
+        with self._lock:
+            snapshot = {op: list(samples) for op, samples in sorted(self._samples.items())}
+        return {op: TimingStats.from_samples(op, samples) for op, samples in snapshot.items()}
+
+    def assert_within(
+        self,
+        operation: str,
+        *,
+        max: float | None = None,
+        average: float | None = None,
+        median: float | None = None,
+        p95: float | None = None,
+        p99: float | None = None,
+        stdev: float | None = None,
+        total: float | None = None,
+    ) -> TimingStats:
+        """Assert each given statistic of ``operation`` is <= its limit; list every violation."""
+        given = dict(zip(_THRESHOLDS, (max, average, median, p95, p99, stdev, total), strict=True))
+        limits = {name: _check_seconds(name, v) for name, v in given.items() if v is not None}
+        if not limits:
+            raise TypeError(f"assert_within() needs at least one of: {', '.join(_THRESHOLDS)}")
+        stats = self.get_stats(operation)
+        violations = [
+            f"  {name} = {getattr(stats, name):.6g} s > limit {limit:.6g} s"
+            for name, limit in limits.items()
+            if getattr(stats, name) > limit
+        ]
+        if violations:
+            raise AssertionError(
+                f"operation {operation!r} exceeded {len(violations)} of {len(limits)} limits"
+                f" ({stats.count} timings):\n" + "\n".join(violations)
+            )
+        return stats
+
+    def reset(self, operation: str | None = None) -> None:
+        """Discard the recorded durations of ``operation``, or of every operation."""
+        with self._lock:
+            if operation is None:
+                self._samples.clear()
+            elif _check_operation(operation) in self._samples:
+                del self._samples[operation]
+            else:
+                raise UnknownOperationError(operation, sorted(self._samples))
