@@ -1,0 +1,365 @@
+"""The real leak audit: threads, child processes and file descriptors a test left behind.
+
+Take a ``LeakSnapshot`` before the code under test and ``audit()`` it after:
+what is there now and was not before is reported by name in a ``LeakReport``.
+
+What is seen, by platform:
+
+* Threads, everywhere: every thread the ``threading`` module knows (name,
+  ident, native id, daemon flag). Threads started by C code that never touched
+  ``threading`` are not seen.
+* Child processes, everywhere psutil runs: every descendant
+  (``children(recursive=True)``) with pid, name, command line and status;
+  zombies (exited, never waited for) included.
+* File descriptors, on Linux (any system with ``/proc/self/fd``): every one,
+  with what it points to (a path, ``pipe:[ino]``, ``socket:[ino]``,
+  ``anon_inode:[eventfd]``...). Elsewhere psutil names regular files
+  (``open_files``) and sockets (``net_connections``); on other POSIX systems
+  the rest (pipes, kqueues...) are only counted (``num_fds``), and on Windows
+  only open files are seen, by path.
+
+The process-wide helpers of ``multiprocessing`` and ``multiprocess`` (the
+forkserver and the resource tracker, and the pipe the parent keeps to each)
+are left out: they start at first use and live as long as the interpreter,
+so they are no test's leak. Their own children are not left out.
+
+psutil is imported on first use; the audit cannot run without it.
+
+.. versionadded:: 1.1
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import sys
+import threading
+import time
+from collections import Counter
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+__all__ = ["FdInfo", "LeakAudit", "LeakReport", "LeakSnapshot", "ProcessInfo", "ThreadInfo"]
+
+_PROC_FD = "/proc/self/fd"
+# Re-check quickly at first (most threads end within milliseconds), then back off.
+_FIRST_PAUSE = 0.005
+_MAX_PAUSE = 0.05
+_ALL_FDS = "all file descriptors"
+
+
+@attrs.frozen
+class ThreadInfo:
+    """A live Python thread: its name, ident, native id and daemon flag."""
+
+    name: str
+    ident: int | None
+    native_id: int | None
+    daemon: bool
+
+    def describe(self) -> str:
+        """One line naming the thread."""
+        kind = "daemon" if self.daemon else "not daemon"
+        return f"thread {self.name!r} (ident {self.ident}, native id {self.native_id}, {kind})"
+
+
+@attrs.frozen
+class ProcessInfo:
+    """A child (or deeper descendant) process: pid, name, command line and status."""
+
+    pid: int
+    name: str
+    cmdline: tuple[str, ...]
+    status: str
+    # With the pid, tells a process from a later one that reuses its pid.
+    create_time: float
+
+    def describe(self) -> str:
+        """One line naming the process and its command."""
+        command = shlex.join(self.cmdline) if self.cmdline else "(no command line)"
+        return f"child process {self.pid} {self.name!r} [{self.status}]: {command}"
+
+
+@attrs.frozen
+class FdInfo:
+    """An open file descriptor and what it points to (fd -1 where the platform has no numbers)."""
+
+    fd: int
+    target: str
+
+    def describe(self) -> str:
+        """One line naming the descriptor and its target."""
+        return f"fd {self.fd} -> {self.target}" if self.fd >= 0 else f"open file {self.target}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+@attrs.frozen
+class LeakReport:
+    """What was there after and not before: threads, child processes, file descriptors."""
+
+    threads: tuple[ThreadInfo, ...] = ()
+    processes: tuple[ProcessInfo, ...] = ()
+    fds: tuple[FdInfo, ...] = ()
+    # Descriptors the platform can count but not name (see the module doc).
+    unnamed_fds: int = 0
+    fd_coverage: str = _ALL_FDS
+
+    @property
+    def is_clean(self) -> bool:
+        """True when nothing was left behind."""
+        return not (self.threads or self.processes or self.fds or self.unnamed_fds)
+
+    def describe(self) -> str:
+        """A readable message naming every leaked thing, one per line."""
+        if self.is_clean:
+            return "leak audit: no leaked threads, child processes or file descriptors"
+        processes = len(self.processes)
+        fds = len(self.fds) + self.unnamed_fds
+        counts = [
+            text
+            for count, text in (
+                (len(self.threads), _plural(len(self.threads), "thread")),
+                (processes, f"{processes} child process{'' if processes == 1 else 'es'}"),
+                (fds, _plural(fds, "file descriptor")),
+            )
+            if count
+        ]
+        lines = [f"leak audit: left behind (not there before): {', '.join(counts)}"]
+        lines += [f"  {thread.describe()}" for thread in self.threads]
+        lines += [f"  {process.describe()}" for process in self.processes]
+        lines += [f"  {fd.describe()}" for fd in self.fds]
+        if self.unnamed_fds:
+            lines.append(
+                f"  {self.unnamed_fds} more file descriptor{'' if self.unnamed_fds == 1 else 's'}"
+                " that this platform cannot name (pipes, event queues...)"
+            )
+        if self.fd_coverage != _ALL_FDS:
+            lines.append(f"  (file descriptors seen on this platform: {self.fd_coverage})")
+        return "\n".join(lines)
+
+    def assert_clean(self) -> None:
+        """Raise AssertionError with ``describe()`` unless nothing was left behind."""
+        if not self.is_clean:
+            raise AssertionError(self.describe())
+
+
+def _check_grace(grace: object) -> float:
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)):
+        raise TypeError(f"grace must be a number of seconds, got {grace!r}")
+    if not (math.isfinite(grace) and grace >= 0):
+        raise ValueError(f"grace must be a finite number of seconds >= 0, got {grace!r}")
+    return float(grace)
+
+
+@attrs.frozen
+class LeakSnapshot:
+    """The threads, child processes and file descriptors of this process at one moment."""
+
+    threads: tuple[ThreadInfo, ...]
+    processes: tuple[ProcessInfo, ...]
+    fds: tuple[FdInfo, ...]
+    unnamed_fds: int = 0
+    fd_coverage: str = _ALL_FDS
+
+    @classmethod
+    def take(cls) -> LeakSnapshot:
+        """Look at this process now."""
+        psutil = _import_psutil()
+        helper_pids, helper_fds = _process_wide_helpers()
+        fds, unnamed, coverage = _open_fds(psutil, helper_fds)
+        return cls(
+            threads=_threads(),
+            processes=_children(psutil, helper_pids),
+            fds=fds,
+            unnamed_fds=unnamed,
+            fd_coverage=coverage,
+        )
+
+    def diff(self, later: LeakSnapshot) -> LeakReport:
+        """Report what ``later`` has that this snapshot had not."""
+        if not isinstance(later, LeakSnapshot):
+            raise TypeError(f"later must be a LeakSnapshot, got {later!r}")
+        # Idents and pids are reused once free, so each key pairs the number
+        # with something the newcomer would not share with the one before.
+        threads = {(t.ident, t.native_id) for t in self.threads}
+        processes = {(p.pid, p.create_time) for p in self.processes}
+        # A multiset: where fds have no numbers (Windows), one path may be open twice.
+        fds = Counter((f.fd, f.target) for f in self.fds)
+        new_fds = []
+        for info in later.fds:
+            key = (info.fd, info.target)
+            if fds[key] > 0:
+                fds[key] -= 1  # the same number pointing at the same thing as before
+            else:
+                new_fds.append(info)  # new, or a reused number pointing elsewhere
+        return LeakReport(
+            threads=tuple(t for t in later.threads if (t.ident, t.native_id) not in threads),
+            processes=tuple(p for p in later.processes if (p.pid, p.create_time) not in processes),
+            fds=tuple(new_fds),
+            unnamed_fds=max(0, later.unnamed_fds - self.unnamed_fds),
+            fd_coverage=later.fd_coverage,
+        )
+
+    def audit(self, grace: float = 1.0) -> LeakReport:
+        """Report what is there now and was not at this snapshot, after up to ``grace`` seconds.
+
+        Threads and processes that are just finishing are given ``grace``
+        seconds to go: the process is looked at again after short pauses until
+        nothing is left behind or the time is up. Nothing is joined or waited
+        for: the audit never changes what it looks at.
+        """
+        deadline = time.monotonic() + _check_grace(grace)
+        pause = _FIRST_PAUSE
+        while True:
+            report = self.diff(LeakSnapshot.take())
+            remaining = deadline - time.monotonic()
+            if report.is_clean or remaining <= 0:
+                return report
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, _MAX_PAUSE)
+
+
+class LeakAudit:
+    """Audit a block: ``with LeakAudit() as audit: ...``, then read ``audit.report``."""
+
+    def __init__(self, grace: float = 1.0) -> None:
+        self.grace = _check_grace(grace)
+        self.before: LeakSnapshot | None = None
+        self._report: LeakReport | None = None
+
+    def __enter__(self) -> LeakAudit:
+        self._report = None
+        self.before = LeakSnapshot.take()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # The report is made even when the block raised: what it left behind
+        # is part of what went wrong. The block's own error is not hidden.
+        if self.before is None:
+            raise RuntimeError("LeakAudit.__exit__ called without __enter__")
+        self._report = self.before.audit(self.grace)
+
+    @property
+    def report(self) -> LeakReport:
+        """What the block left behind; available once the ``with`` block has ended."""
+        if self._report is None:
+            raise RuntimeError("the report is made when the with block ends; it has not ended")
+        return self._report
+
+
+# -- looking at the process ---------------------------------------------------------------
+
+
+def _import_psutil() -> Any:
+    try:
+        import psutil  # type: ignore[import-untyped, unused-ignore]
+    except ImportError as error:  # pragma: no cover - psutil is installed where tests run
+        raise ModuleNotFoundError(
+            "the leak audit needs psutil to list child processes: pip install psutil",
+            name="psutil",
+        ) from error
+    return psutil
+
+
+def _threads() -> tuple[ThreadInfo, ...]:
+    return tuple(
+        ThreadInfo(name=t.name, ident=t.ident, native_id=t.native_id, daemon=t.daemon)
+        for t in threading.enumerate()
+    )
+
+
+def _process_wide_helpers() -> tuple[set[int], set[int]]:
+    """Pids and parent-side fds of the forkserver and resource tracker, where running."""
+    pids: set[Any] = set()
+    fds: set[Any] = set()
+    for package in ("multiprocessing", "multiprocess"):
+        # Only look where the package is already imported: never import it here.
+        forkserver = getattr(sys.modules.get(f"{package}.forkserver"), "_forkserver", None)
+        pids.add(getattr(forkserver, "_forkserver_pid", None))
+        fds.add(getattr(forkserver, "_forkserver_alive_fd", None))
+        tracker = getattr(sys.modules.get(f"{package}.resource_tracker"), "_resource_tracker", None)
+        pids.add(getattr(tracker, "_pid", None))
+        fds.add(getattr(tracker, "_fd", None))
+    return {p for p in pids if isinstance(p, int)}, {f for f in fds if isinstance(f, int)}
+
+
+def _children(psutil: Any, ignored: set[int]) -> tuple[ProcessInfo, ...]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        if child.pid in ignored:
+            continue
+        try:
+            with child.oneshot():
+                # ad_value: a zombie has no command line, and another user's
+                # process may deny some fields; it is still reported.
+                info = child.as_dict(["name", "cmdline", "status", "create_time"], ad_value=None)
+        except psutil.NoSuchProcess:
+            continue  # reaped between listing and looking: gone, not leaked
+        found.append(
+            ProcessInfo(
+                pid=child.pid,
+                name=info["name"] or "?",
+                cmdline=tuple(info["cmdline"] or ()),
+                status=info["status"] or "?",
+                create_time=info["create_time"] or 0.0,
+            )
+        )
+    return tuple(sorted(found, key=lambda p: p.pid))
+
+
+def _open_fds(psutil: Any, ignored: set[int]) -> tuple[tuple[FdInfo, ...], int, str]:
+    """The named fds, how many more there are unnamed, and what this platform covers."""
+    if os.path.isdir(_PROC_FD):
+        return _proc_fds(ignored), 0, _ALL_FDS
+    return _psutil_fds(psutil, ignored)
+
+
+def _proc_fds(ignored: set[int]) -> tuple[FdInfo, ...]:
+    found = []
+    for name in os.listdir(_PROC_FD):
+        fd = int(name)
+        if fd in ignored:
+            continue
+        try:
+            target = os.readlink(f"{_PROC_FD}/{name}")
+        except OSError:
+            # Closed since the listing: the listing's own directory fd always
+            # is, and so may be one another thread closed meanwhile.
+            continue
+        found.append(FdInfo(fd=fd, target=target))
+    return tuple(sorted(found, key=lambda f: f.fd))
+
+
+def _psutil_fds(psutil: Any, ignored: set[int]) -> tuple[tuple[FdInfo, ...], int, str]:
+    me = psutil.Process()
+    named = [FdInfo(fd=f.fd, target=f.path) for f in me.open_files()]
+    coverage = "open files"
+    try:
+        connections = me.net_connections(kind="all")
+    except (psutil.AccessDenied, NotImplementedError):
+        connections = []
+    else:
+        coverage += " and sockets"
+    named += [
+        FdInfo(fd=c.fd, target=f"socket:{c.family.name}/{c.type.name}")
+        for c in connections
+        if c.fd >= 0  # Windows gives none: the socket cannot be told apart
+    ]
+    numbered = {f.fd for f in named if f.fd >= 0}
+    unnamed = 0
+    if hasattr(me, "num_fds"):  # POSIX: count what cannot be named
+        coverage += "; others counted, not named"
+        unnamed = max(0, me.num_fds() - len(numbered) - len(ignored - numbered))
+    kept = tuple(sorted((f for f in named if f.fd not in ignored), key=lambda f: f.fd))
+    return kept, unnamed, coverage
