@@ -14,13 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._envelope import SCHEMA_VERSION
-    from .config import ConfigChangeObserver
+    from .aio import (
+        AsyncTestRunner,
+        UnretrievedTaskError,
+    )
+    from .config import (
+        ConfigChangeObserver,
+        ConfigChangeTracker,
+    )
     from .errors import ErrorPropagationMixin
     from .exceptions import (
         FormatError,
         ResourceStateError,
         SchemaVersionError,
         UnknownResourceError,
+    )
+    from .files import (
+        TestFileGenerator,
+        UnsafePathError,
     )
     from .formats import (
         ConfigChangeEvent,
@@ -30,42 +41,107 @@ if TYPE_CHECKING:
         ResourceRecord,
         load_record,
     )
+    from .leaks import (
+        LeakAudit,
+        LeakReport,
+        LeakSnapshot,
+    )
+    from .monitor import ResourceMonitor
+    from .parallel import (
+        ParallelTestEnvironment,
+        WorkerError,
+    )
+    from .parsers import (
+        MockParseError,
+        MockParserFactory,
+    )
+    from .perf import (
+        PerformanceMonitor,
+        ThreadSafeCounter,
+        TimingStats,
+        UnknownOperationError,
+    )
     from .resources import ResourceTracker
+    from .samples import sample_code_files
+    from .tracking import (
+        ErrorTrackingContext,
+        HandlerRecursionError,
+    )
 
 # public name -> the module that defines it
 _EXPORTS = {
     "SCHEMA_VERSION": "._envelope",
+    "AsyncTestRunner": ".aio",
     "ConfigChangeEvent": ".formats",
     "ConfigChangeObserver": ".config",
+    "ConfigChangeTracker": ".config",
     "ErrorContext": ".formats",
     "ErrorPropagationMixin": ".errors",
+    "ErrorTrackingContext": ".tracking",
     "ExceptionInfo": ".formats",
     "FormatError": ".exceptions",
+    "HandlerRecursionError": ".tracking",
+    "LeakAudit": ".leaks",
+    "LeakReport": ".leaks",
+    "LeakSnapshot": ".leaks",
+    "MockParseError": ".parsers",
+    "MockParserFactory": ".parsers",
+    "ParallelTestEnvironment": ".parallel",
+    "PerformanceMonitor": ".perf",
     "Record": ".formats",
+    "ResourceMonitor": ".monitor",
     "ResourceRecord": ".formats",
     "ResourceStateError": ".exceptions",
     "ResourceTracker": ".resources",
     "SchemaVersionError": ".exceptions",
+    "TestFileGenerator": ".files",
+    "ThreadSafeCounter": ".perf",
+    "TimingStats": ".perf",
+    "UnknownOperationError": ".perf",
     "UnknownResourceError": ".exceptions",
+    "UnretrievedTaskError": ".aio",
+    "UnsafePathError": ".files",
+    "WorkerError": ".parallel",
     "load_record": ".formats",
+    "sample_code_files": ".samples",
 }
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AsyncTestRunner",
     "ConfigChangeEvent",
     "ConfigChangeObserver",
+    "ConfigChangeTracker",
     "ErrorContext",
     "ErrorPropagationMixin",
+    "ErrorTrackingContext",
     "ExceptionInfo",
     "FormatError",
+    "HandlerRecursionError",
+    "LeakAudit",
+    "LeakReport",
+    "LeakSnapshot",
+    "MockParseError",
+    "MockParserFactory",
+    "ParallelTestEnvironment",
+    "PerformanceMonitor",
     "Record",
+    "ResourceMonitor",
     "ResourceRecord",
     "ResourceStateError",
     "ResourceTracker",
     "SchemaVersionError",
+    "TestFileGenerator",
+    "ThreadSafeCounter",
+    "TimingStats",
+    "UnknownOperationError",
     "UnknownResourceError",
+    "UnretrievedTaskError",
+    "UnsafePathError",
+    "WorkerError",
     "__version__",
     "load_record",
+    "sample_code_files",
 ]
 
 

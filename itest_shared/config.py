@@ -11,7 +11,7 @@ from typing import Any
 from .errors import capture_error
 from .formats import ConfigChangeEvent, ErrorContext
 
-__all__ = ["ConfigChangeObserver", "Observer"]
+__all__ = ["ConfigChangeObserver", "ConfigChangeTracker", "Observer"]
 
 Observer = Callable[[ConfigChangeEvent], object]
 
@@ -177,3 +177,18 @@ class ConfigChangeObserver:
         """Return the failures of observers so far, as ErrorContexts, oldest first."""
         with self._lock:
             return list(self._observer_errors)
+
+
+class ConfigChangeTracker(ConfigChangeObserver):
+    """A ConfigChangeObserver whose ``change_log`` list is filled by its own observer.
+
+    ``change_log`` is the list the ``config_change_tracker`` fixture's users
+    read directly; ``get_change_log()`` still returns a copy.
+
+    .. versionadded:: 1.1
+    """
+
+    def __init__(self, module_map: Mapping[str, Iterable[str]] | None = None) -> None:
+        super().__init__(module_map)
+        self.change_log: list[ConfigChangeEvent] = []
+        self.register_observer(self.change_log.append)

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# pytester runs small test suites against the plugin, end to end.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def contention() -> Iterator[None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from itest_shared import ConfigChangeEvent, ConfigChangeObserver
+from itest_shared import ConfigChangeEvent, ConfigChangeObserver, ConfigChangeTracker
 
 from .helpers import run_together
 
@@ -166,3 +166,12 @@ def test_under_contention_observers_see_exactly_the_log_in_order(contention: Non
         mine = [e.old_value for e in log if e.config_path == f"k.t{index}"]
         assert mine == list(range(2000))
     assert len({e.record_id for e in log}) == 32_000
+
+
+def test_tracker_fills_its_change_log_list() -> None:
+    tracker = ConfigChangeTracker(MODULE_MAP)
+    first = tracker.on_config_change("parser_timeout", 5, 10)
+    second = tracker.on_config_change("chunk_types", [], ["class"])
+    assert tracker.change_log == [first, second] == tracker.get_change_log()
+    assert tracker.change_log is not tracker.get_change_log()
+    assert ConfigChangeTracker().get_affected_modules("x") == []

@@ -24,10 +24,6 @@ from itest_shared.tracking import (
 
 from .helpers import run_together
 
-# pytester is not enabled in tests/conftest.py; a test module may still ask for it.
-pytest_plugins = ["pytester"]
-
-
 # -- helpers --------------------------------------------------------------------------
 
 

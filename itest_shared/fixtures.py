@@ -1,0 +1,322 @@
+"""The pytest plugin: every shared fixture, the markers and the ``--itest-*`` options.
+
+Activate it in a worktree's ``conftest.py`` with
+``pytest_plugins = ["itest_shared.fixtures"]`` (or ``-p itest_shared.fixtures``);
+nothing is active in a project that does not. The module is thin: each fixture
+creates one of the package's classes, hands it over and cleans up. Nothing
+heavy is imported until a fixture is used, so loading the plugin costs a test
+run almost nothing.
+
+.. versionadded:: 1.1
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pytest
+
+if TYPE_CHECKING:
+    from .aio import AsyncTestRunner
+    from .config import ConfigChangeTracker
+    from .files import TestFileGenerator
+    from .leaks import LeakSnapshot
+    from .monitor import ResourceMonitor
+    from .parallel import ParallelTestEnvironment
+    from .parsers import MockParserFactory
+    from .perf import PerformanceMonitor, ThreadSafeCounter
+    from .tracking import ErrorTrackingContext
+
+MARKERS = {
+    "integration": "an integration test that crosses module boundaries",
+    "e2e": "an end-to-end test of the whole program",
+    "performance": "a test that measures performance",
+    "stress": "a stress test: many threads, processes or iterations",
+    "concurrent": "a test of concurrent behaviour",
+    "slow": "a slow test",
+    "leak_audit": (
+        "fail the test if threads, child processes or open file descriptors it"
+        " created are still there after its teardown (itest-shared)"
+    ),
+}
+START_METHODS = ("fork", "spawn", "forkserver")
+WORKSPACE_DIRS = ("src", "tests", "cache", "output")
+
+
+class Settings(NamedTuple):
+    """The plugin's settings for one test run, from options and ini keys."""
+
+    start_method: str | None
+    grace_period: float
+    leak_audit: bool
+
+
+SETTINGS = pytest.StashKey[Settings]()
+_TRACKING: pytest.StashKey[ErrorTrackingContext] = pytest.StashKey()
+_AUDIT: pytest.StashKey[LeakSnapshot] = pytest.StashKey()
+
+
+# -- options --------------------------------------------------------------------------
+
+
+def parse_start_method(value: str) -> str | None:
+    """Check a start method name: fork, spawn or forkserver ('' means the default)."""
+    value = value.strip()
+    if not value:
+        return None
+    if value not in START_METHODS:
+        raise argparse.ArgumentTypeError(
+            f"unknown start method {value!r}; choose one of {', '.join(START_METHODS)}"
+        )
+    return value
+
+
+def parse_grace_period(value: str) -> float:
+    """Check a grace period: a number of seconds, zero or more."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value!r}")
+    return seconds
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("itest", "itest-shared (shared integration-test fixtures)")
+    group.addoption(
+        "--itest-start-method",
+        dest="itest_start_method",
+        type=parse_start_method,
+        default=None,
+        metavar="METHOD",
+        help="start method of parallel_test_environment's worker processes:"
+        " fork, spawn or forkserver (default: ini itest_start_method, else the platform's)",
+    )
+    parser.addini("itest_start_method", "default start method of worker processes", default="")
+    group.addoption(
+        "--itest-grace-period",
+        dest="itest_grace_period",
+        type=parse_grace_period,
+        default=None,
+        metavar="SECONDS",
+        help="how long a worker process gets between SIGTERM and SIGKILL at teardown"
+        " (default: ini itest_grace_period, else 1.0)",
+    )
+    parser.addini("itest_grace_period", "default grace period in seconds", default="1.0")
+    group.addoption(
+        "--itest-leak-audit",
+        dest="itest_leak_audit",
+        action="store_true",
+        default=None,
+        help="audit every test for leaked threads, child processes and file descriptors"
+        " (default: ini itest_leak_audit; or mark single tests with @pytest.mark.leak_audit)",
+    )
+    parser.addini("itest_leak_audit", "audit every test for leaks", type="bool", default=False)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    def from_ini(key: str, parse: Any) -> Any:
+        try:
+            return parse(str(config.getini(key)))
+        except argparse.ArgumentTypeError as error:
+            raise pytest.UsageError(f"ini option {key}: {error}") from None
+
+    start_method = config.getoption("itest_start_method")
+    grace_period = config.getoption("itest_grace_period")
+    leak_audit = config.getoption("itest_leak_audit")
+    return Settings(
+        start_method=start_method
+        if start_method is not None
+        else from_ini("itest_start_method", parse_start_method),
+        grace_period=grace_period
+        if grace_period is not None
+        else from_ini("itest_grace_period", parse_grace_period),
+        leak_audit=bool(leak_audit) or bool(config.getini("itest_leak_audit")),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    config.stash[SETTINGS] = _settings(config)
+
+
+# -- the leak audit ---------------------------------------------------------------------
+
+
+def _audited(item: pytest.Item) -> bool:
+    marked = item.get_closest_marker("leak_audit") is not None
+    return marked or item.config.stash[SETTINGS].leak_audit
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _audited(item):
+        from .leaks import LeakSnapshot
+
+        item.stash[_AUDIT] = LeakSnapshot.take()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    # After every fixture's own teardown (the wrapper's yield): what is still
+    # there now and was not before setup was left behind.
+    yield
+    before = item.stash.get(_AUDIT, None)
+    if before is not None:
+        del item.stash[_AUDIT]
+        report = before.audit(grace=item.config.stash[SETTINGS].grace_period)
+        if not report.is_clean:
+            pytest.fail(report.describe(), pytrace=False)
+
+
+# -- fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def temp_workspace(tmp_path: Path) -> Path:
+    """A fresh directory with ``src/``, ``tests/``, ``cache/`` and ``output/``, under tmp_path."""
+    workspace = tmp_path / "workspace"
+    for name in WORKSPACE_DIRS:
+        (workspace / name).mkdir(parents=True)
+    return workspace
+
+
+@pytest.fixture
+def sample_code_files() -> dict[str, str]:
+    """Filename -> source of real programs in Python, JavaScript, Rust, C and more."""
+    from .samples import sample_code_files as samples
+
+    return samples()
+
+
+def _record_uncaught(node: pytest.Item, error: BaseException, source: str) -> bool:
+    """Hand an uncaught failure to the test's active error_tracking_context; False if none."""
+    tracking = node.stash.get(_TRACKING, None)
+    if tracking is None:
+        return False
+    tracking.record_uncaught(error, source=source)
+    return True
+
+
+@pytest.fixture
+def error_tracking_context(request: pytest.FixtureRequest) -> Iterator[ErrorTrackingContext]:
+    """An active ErrorTrackingContext: uncaught errors of threads, workers and tasks land in it."""
+    from .tracking import ErrorTrackingContext
+
+    context = ErrorTrackingContext()
+    context.activate()
+    request.node.stash[_TRACKING] = context
+    try:
+        yield context
+    finally:
+        del request.node.stash[_TRACKING]
+        context.deactivate()
+
+
+@pytest.fixture
+def itest_module_map() -> dict[str, list[str]]:
+    """The config-key -> modules map of config_change_tracker: override it in conftest.py."""
+    return {}
+
+
+@pytest.fixture
+def config_change_tracker(itest_module_map: dict[str, list[str]]) -> ConfigChangeTracker:
+    """A ConfigChangeObserver whose ``change_log`` list fills as config changes."""
+    from .config import ConfigChangeTracker
+
+    return ConfigChangeTracker(itest_module_map)
+
+
+@pytest.fixture
+def resource_monitor() -> Iterator[ResourceMonitor]:
+    """A ResourceTracker with ``assert_no_leaks``; resources still active at teardown fail."""
+    from .monitor import ResourceMonitor
+
+    monitor = ResourceMonitor()
+    yield monitor
+    leaked = monitor.finish()
+    if leaked:
+        pytest.fail(monitor.describe_leaks(leaked), pytrace=False)
+
+
+@pytest.fixture
+def parallel_test_environment(
+    request: pytest.FixtureRequest,
+) -> Iterator[ParallelTestEnvironment]:
+    """A ParallelTestEnvironment; teardown stops every worker and fails on unreported errors."""
+    from .parallel import ParallelTestEnvironment
+
+    settings = request.config.stash[SETTINGS]
+    environment = ParallelTestEnvironment(
+        start_method=settings.start_method,
+        grace_period=settings.grace_period,
+        on_worker_error=lambda error: _record_uncaught(
+            request.node, error, "parallel_test_environment"
+        ),
+    )
+    # close() raises the WorkerErrors the test never joined: a teardown error.
+    with environment:
+        yield environment
+
+
+@pytest.fixture
+def mock_parser_factory() -> Iterator[MockParserFactory]:
+    """A MockParserFactory with deterministic trees and failure injection."""
+    from .parsers import MockParserFactory
+
+    factory = MockParserFactory()
+    yield factory
+    factory.reset()
+
+
+@pytest.fixture
+def test_file_generator(temp_workspace: Path) -> Iterator[TestFileGenerator]:
+    """A TestFileGenerator writing under ``temp_workspace``; removes what it made at teardown."""
+    from .files import TestFileGenerator
+
+    generator = TestFileGenerator(temp_workspace)
+    yield generator
+    generator.cleanup()
+
+
+@pytest.fixture
+def async_test_runner(request: pytest.FixtureRequest) -> Iterator[AsyncTestRunner]:
+    """An AsyncTestRunner; teardown cancels and awaits every task it started."""
+    from .aio import AsyncTestRunner, UnretrievedTaskError
+
+    unreported: list[tuple[str, BaseException]] = []
+
+    def on_error(error: BaseException, task: Any) -> None:
+        # A task exception nobody retrieved goes to the test's error tracking
+        # context when it has one; otherwise it fails the test at teardown.
+        name = task.get_name()
+        if not _record_uncaught(request.node, error, f"async_test_runner task {name}"):
+            unreported.append((name, error))
+
+    runner = AsyncTestRunner(on_error=on_error)
+    yield runner
+    runner.close()
+    if unreported:
+        names, errors = zip(*unreported, strict=True)
+        raise UnretrievedTaskError(names, errors) from errors[0]
+
+
+@pytest.fixture
+def thread_safe_counter() -> ThreadSafeCounter:
+    """A ThreadSafeCounter starting at 0."""
+    from .perf import ThreadSafeCounter
+
+    return ThreadSafeCounter()
+
+
+@pytest.fixture
+def performance_monitor() -> PerformanceMonitor:
+    """A PerformanceMonitor on time.perf_counter."""
+    from .perf import PerformanceMonitor
+
+    return PerformanceMonitor()
