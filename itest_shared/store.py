@@ -1,0 +1,294 @@
+"""The shared record store: many writers at once, one file each, read back as a stream.
+
+Layout (one directory tree, any number of runs, worktrees and hosts)::
+
+    <directory>/records/<run_id>/<host>-<pid>-<token>.jsonl
+
+Every :class:`RecordWriter` appends to its own file, named by host, process id
+and a random token, so no two writers ever share a file: lines cannot
+interleave, and a writer killed mid-write can tear only the last line of its
+own file. Each record is one JSON line, written with a single ``os.write`` on an
+``O_APPEND`` descriptor under a per-writer lock, so one writer is safe to share
+between threads. A forked child that inherits a writer gets a file of its own.
+
+.. versionadded:: 1.2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._store_read import (
+    MAX_LINE_BYTES,
+    TORN_LAST_LINE,
+    Location,
+    Problem,
+    ReadReport,
+    validate_file,
+)
+from .formats import Record
+
+__all__ = [
+    "TORN_LAST_LINE",
+    "Location",
+    "Problem",
+    "ReadReport",
+    "RecordStore",
+    "RecordWriter",
+    "validate_file",
+]
+
+RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_RUN_ID_RULE = (
+    "1-128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit"
+)
+_SUFFIX = ".jsonl"
+# Every writer alive in this process, so that a forked child can reset them all.
+_writers: weakref.WeakSet[RecordWriter] = weakref.WeakSet()
+
+
+def check_run_id(run_id: object) -> str:
+    """Return ``run_id`` if it can name a run directory; raise TypeError/ValueError if not."""
+    if not isinstance(run_id, str):
+        raise TypeError(f"run_id must be a str, got {type(run_id).__name__}")
+    # A strict whitelist, not a blacklist of '/' and '..': the id becomes a
+    # directory name on every platform and in every worktree.
+    if RUN_ID_RE.fullmatch(run_id) is None:
+        raise ValueError(f"run_id must be {_RUN_ID_RULE}; got {run_id!r}")
+    return run_id
+
+
+def _host() -> str:
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        name: str = uname().nodename
+    else:  # pragma: no cover - Windows has no os.uname
+        import socket
+
+        name = socket.gethostname()
+    # The host name goes into a file name: keep only what is safe there.
+    return re.sub(r"[^A-Za-z0-9.-]", "_", name)[:64] or "host"
+
+
+def _encode(item: object) -> bytes:
+    """Return ``item`` as one JSON line ending in a newline, or raise naming the problem."""
+    if isinstance(item, Record):
+        text = item.to_json()
+    elif isinstance(item, Mapping):
+        try:
+            text = json.dumps(dict(item), allow_nan=False, separators=(",", ":"))
+        except TypeError as error:
+            raise TypeError(f"record is not JSON-serialisable: {error}") from None
+        except ValueError as error:
+            # allow_nan=False: Python would write NaN, which no JSON reader accepts.
+            raise ValueError(
+                f"record is not JSON-serialisable: {error} (NaN and infinities have no JSON form)"
+            ) from None
+        except RecursionError:
+            raise ValueError("record is not JSON-serialisable: nested too deeply") from None
+    elif isinstance(item, str):
+        text = item[:-1] if item.endswith("\n") else item
+        if "\n" in text or "\r" in text:
+            raise ValueError("record line must be one line of JSON; it contains a line break")
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            raise ValueError(f"record line is not valid JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"record line must be a JSON object, got {type(value).__name__}")
+    else:
+        raise TypeError(
+            "record must be a Record (ErrorContext, ConfigChangeEvent, ResourceRecord),"
+            f" a dict or a JSON line (str); got {type(item).__name__}"
+        )
+    try:
+        data = (text + "\n").encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"record line is not valid UTF-8 text: {error}") from None
+    if len(data) > MAX_LINE_BYTES:
+        raise ValueError(
+            f"record is {len(data)} bytes as JSON; the store takes at most {MAX_LINE_BYTES}"
+        )
+    return data
+
+
+class RecordWriter:
+    """Appends records to this process's own file of a run; safe to share between threads."""
+
+    def __init__(self, directory: Path, run_id: str) -> None:
+        self.run_id = check_run_id(run_id)
+        self.directory = Path(directory) / "records" / run_id
+        self._lock = threading.Lock()
+        self._closed = False
+        self._start_file()
+        _writers.add(self)
+
+    def _start_file(self) -> None:
+        # Not opened until the first write: a writer that writes nothing leaves no file.
+        self._fd: int | None = None
+        self._pid = os.getpid()
+        self._path = self._new_path()
+        self.records_written = 0
+
+    def _new_path(self) -> Path:
+        token = os.urandom(6).hex()
+        return self.directory / f"{_host()}-{self._pid}-{token}{_SUFFIX}"
+
+    @property
+    def path(self) -> Path:
+        """The file this process's records go to (created by the first write)."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
+
+    def _open(self) -> int:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL
+        while True:
+            try:
+                return os.open(self._path, flags, 0o644)
+            except FileExistsError:
+                # 48 random bits make this all but impossible; O_EXCL makes it
+                # harmless: never append to a file another writer owns.
+                self._path = self._new_path()
+
+    def write(self, record: Record | Mapping[str, Any] | str) -> None:
+        """Append one record (a Record, a JSON-serialisable dict or a JSON line) as one line."""
+        data = _encode(record)  # outside the lock: bad input fails before any state changes
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"cannot write to a closed RecordWriter ({self._path})")
+            if self._pid != os.getpid():
+                # Forked without Python's fork hooks (rare): never append to the parent's file.
+                self._start_file()
+            fd = self._fd
+            if fd is None:
+                fd = self._fd = self._open()
+            written = os.write(fd, data)
+            if written < len(data):
+                # A regular-file write returns short only on a signal or a full
+                # disk; carry on from where it stopped, so the line stays whole.
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(fd, view) :]
+            self.records_written += 1
+
+    def _after_fork_in_child(self) -> None:
+        # Another thread of the parent may have held the lock at fork time; it
+        # does not exist here, so the lock would never be released.
+        self._lock = threading.Lock()
+        fd = self._fd
+        if fd is not None:
+            os.close(fd)  # the child's copy only; the parent's descriptor stays open
+        self._start_file()
+
+    def close(self) -> None:
+        """Close the file; idempotent. Writes after this raise ValueError."""
+        with self._lock:
+            self._closed = True
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Sent to a worker (spawn, forkserver, xdist), a writer arrives as a new
+        # writer of the same run with a file of its own.
+        return _rebuild_writer, (str(self.directory.parent.parent), self.run_id)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{self.records_written} written"
+        return f"<RecordWriter {str(self._path)!r} {state}>"
+
+
+def _rebuild_writer(directory: str, run_id: str) -> RecordWriter:
+    return RecordWriter(Path(directory), run_id)
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_writers):
+        writer._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class RecordStore:
+    """A directory of record files shared by threads, processes, xdist workers and worktrees."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"directory must be a str or os.PathLike, got {type(directory)!r}")
+        self.directory = Path(directory)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ValueError(f"directory {str(self.directory)!r} exists and is not a directory")
+
+    def writer(self, run_id: str) -> RecordWriter:
+        """Return a new writer of ``run_id``, appending to a file of its own."""
+        return RecordWriter(self.directory, run_id)
+
+    def runs(self) -> list[str]:
+        """Return the run ids that have a directory in the store, sorted."""
+        try:
+            entries = list(os.scandir(self.directory / "records"))
+        except FileNotFoundError:
+            return []
+        return sorted(
+            e.name for e in entries if e.is_dir() and RUN_ID_RE.fullmatch(e.name) is not None
+        )
+
+    def files(self, run_id: str | None = None) -> list[Path]:
+        """Return the record files of one run (or of every run), sorted by run and name."""
+        runs = self.runs() if run_id is None else [check_run_id(run_id)]
+        paths: list[Path] = []
+        for run in runs:
+            try:
+                entries = list(os.scandir(self.directory / "records" / run))
+            except FileNotFoundError:
+                continue
+            names = sorted(e.name for e in entries if e.name.endswith(_SUFFIX) and e.is_file())
+            paths.extend(self.directory / "records" / run / name for name in names)
+        return paths
+
+    def read(self, run_id: str | None = None) -> ReadReport:
+        """Stream ``(record dict, Location)`` of a run (or all runs); problems collect on it."""
+        paths = self.files(run_id)  # run_id is checked now, not on first next()
+        return ReadReport(paths)
+
+    def iter_records(self, run_id: str | None = None) -> ReadReport:
+        """Same as :meth:`read`: iterate it for records, then look at its ``problems``."""
+        return self.read(run_id)
+
+    def iter_problems(self, run_id: str | None = None) -> Iterator[Problem]:
+        """Read a run (or all runs) through and yield each skipped line as it is found."""
+        report = self.read(run_id)
+        seen = 0
+        for _ in report:
+            while seen < len(report.problems):
+                yield report.problems[seen]
+                seen += 1
+        yield from report.problems[seen:]
+
+    def __repr__(self) -> str:
+        return f"RecordStore({str(self.directory)!r})"

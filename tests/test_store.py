@@ -1,0 +1,583 @@
+"""Tests for ``itest_shared.store``: writers in threads, processes, forks; torn lines; streaming.
+
+Spawn and forkserver children unpickle ``_write_from_worker`` by importing this
+module, so hypothesis and tracemalloc are imported inside the tests that use them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itest_shared.formats import ResourceRecord, load_record
+from itest_shared.store import (
+    TORN_LAST_LINE,
+    Problem,
+    RecordStore,
+    RecordWriter,
+    validate_file,
+)
+
+from .helpers import run_together
+
+HANG = 60.0  # only stops a hang; never a speed claim
+
+# One writer process: waits for the go file, then writes `count` records (-1: until
+# killed), printing each index once write() has returned.
+WRITER_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from itest_shared.formats import ResourceRecord
+    from itest_shared.store import RecordStore
+
+    directory, run_id, worker, count, go, big = sys.argv[1:]
+    worker, count, big = int(worker), int(count), int(big)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go):
+        if time.monotonic() > deadline:
+            sys.exit("go file never appeared")
+        time.sleep(0.001)
+    with RecordStore(directory).writer(run_id) as writer:
+        i = 0
+        while count < 0 or i < count:
+            pad = "y" * (big if i % 2 else i % 97)
+            writer.write(ResourceRecord(
+                resource_id=f"w{worker}-{i}", resource_type="process",
+                owner_module="store.test", created_at=1.0 + i,
+                metadata={"worker": worker, "i": i, "pad": pad},
+            ))
+            if count < 0:
+                print(i, flush=True)
+            i += 1
+    """
+)
+
+
+def expected_metadata(worker: int, i: int, big: int = 0) -> dict[str, Any]:
+    """What WRITER_SCRIPT puts in record ``i`` of ``worker``."""
+    return {"worker": worker, "i": i, "pad": "y" * (big if i % 2 else i % 97)}
+
+
+def start_writer(
+    store: Path, worker: int, count: int, go: Path, big: int = 0
+) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-c", WRITER_SCRIPT, str(store), "run", str(worker), str(count)]
+    return subprocess.Popen(
+        [*argv, str(go), str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def check_worker_records(
+    store: RecordStore, big: dict[int, int]
+) -> tuple[dict[int, list[int]], list[Problem]]:
+    """Read the run back; check every record intact; return indexes seen per worker."""
+    report = store.read("run")
+    seen: dict[int, list[int]] = {}
+    ids: set[str] = set()
+    for data, location in report:
+        record = load_record(data)  # the full format check: nothing damaged
+        assert isinstance(record, ResourceRecord)
+        worker, i = record.metadata["worker"], record.metadata["i"]
+        assert record.metadata == expected_metadata(worker, i, big.get(worker, 0)), location
+        assert record.resource_id == f"w{worker}-{i}"
+        assert record.producer["pid"] == int(location.path.name.split("-")[-2])
+        assert record.record_id not in ids, f"duplicated record at {location}"
+        ids.add(record.record_id)
+        seen.setdefault(worker, []).append(i)
+    return seen, report.problems
+
+
+# --- writing and reading back ---------------------------------------------------
+
+
+def test_records_dicts_and_lines_round_trip(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    record = ResourceRecord(
+        resource_id="r1", resource_type="file_handle", owner_module="m", created_at=2.5
+    )
+    with store.writer("run-1") as writer:
+        writer.write(record)
+        writer.write({"plain": "dict", "n": [1, 2.5, None]})
+        writer.write('{"line": true}\n')
+        writer.write('{"line": "without newline"}')
+    assert writer.records_written == 4 and writer.closed
+    read = list(store.iter_records("run-1"))
+    assert [data for data, _ in read][1:] == [
+        {"plain": "dict", "n": [1, 2.5, None]},
+        {"line": True},
+        {"line": "without newline"},
+    ]
+    assert load_record(read[0][0]) == record
+    assert load_record(read[0][0]).record_id == record.record_id
+    assert [str(loc) for _, loc in read] == [f"{writer.path}:{n}" for n in (1, 2, 3, 4)]
+    assert writer.path.parent == tmp_path / "records" / "run-1"
+    assert writer.path.name.endswith(f"-{os.getpid()}-{writer.path.name[-18:-6]}.jsonl")
+    assert oct(writer.path.stat().st_mode & 0o777) == oct(0o644 & ~_umask())
+    assert next(iter(validate_file(writer.path))).line == 2  # a dict is not a record
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_runs_files_and_empty_store(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path / "not-yet")
+    assert store.runs() == [] and store.files() == [] and list(store.read()) == []
+    idle = store.writer("idle")
+    idle.close()
+    assert not (tmp_path / "not-yet").exists(), "a writer that wrote nothing leaves no file"
+    for run in ("b", "a", "a"):
+        with store.writer(run) as writer:
+            writer.write({"run": run})
+    (tmp_path / "not-yet" / "records" / "a" / "notes.txt").write_text("ignored")
+    assert store.runs() == ["a", "b"]
+    assert len(store.files("a")) == 2 and len(store.files()) == 3
+    assert sorted(data["run"] for data, _ in store.read()) == ["a", "a", "b"]
+    assert [data["run"] for data, _ in store.read("b")] == ["b"]
+
+
+def test_each_writer_has_its_own_file_and_close_is_idempotent(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    first, second = store.writer("r"), store.writer("r")
+    first.write({"w": 1})
+    second.write({"w": 2})
+    assert first.path != second.path
+    first.close()
+    first.close()
+    with pytest.raises(ValueError, match="closed RecordWriter"):
+        first.write({"w": 1})
+    second.close()
+    assert [p.read_text() for p in (first.path, second.path)] == ['{"w":1}\n', '{"w":2}\n']
+
+
+def test_a_pickled_writer_arrives_as_a_new_writer_of_the_same_run(tmp_path: Path) -> None:
+    with RecordStore(tmp_path).writer("r") as writer:
+        writer.write({"from": "original"})
+        with pickle.loads(pickle.dumps(writer)) as copy:
+            assert isinstance(copy, RecordWriter) and copy.run_id == "r"
+            copy.write({"from": "copy"})
+            assert copy.path != writer.path and copy.path.parent == writer.path.parent
+
+
+# --- concurrency ----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("contention")
+def test_16_threads_x_2000_writes_through_one_writer(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    with store.writer("threads") as writer:
+
+        def work(thread: int) -> None:
+            for i in range(2000):
+                writer.write({"t": thread, "i": i, "pad": "z" * ((thread * i) % 300)})
+
+        run_together(work, count=16)
+    assert writer.records_written == 32000
+    report = store.read("threads")
+    seen: Counter[tuple[int, int]] = Counter()
+    for data, _ in report:
+        assert data["pad"] == "z" * ((data["t"] * data["i"]) % 300)
+        seen[(data["t"], data["i"])] += 1
+    assert report.problems == []
+    assert seen == Counter({(t, i): 1 for t in range(16) for i in range(2000)})
+
+
+def test_4_processes_x_5000_records_at_once(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    writers = [start_writer(tmp_path, worker, 5000, go) for worker in range(4)]
+    go.touch()  # released together: they really contend
+    for process in writers:
+        _, err = process.communicate(timeout=HANG)
+        assert process.returncode == 0, err
+    store = RecordStore(tmp_path)
+    assert len(store.files("run")) == 4
+    seen, problems = check_worker_records(store, {})
+    assert problems == []
+    assert {worker: sorted(indexes) for worker, indexes in seen.items()} == {
+        worker: list(range(5000)) for worker in range(4)
+    }
+    assert sum(len(indexes) for indexes in seen.values()) == 20000
+
+
+def test_a_writer_killed_mid_run_damages_nothing_but_its_own_last_line(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    big = 1 << 20  # 1 MiB records: a kill often lands inside one write
+    others = [start_writer(tmp_path, worker, 5000, go) for worker in range(3)]
+    victim = start_writer(tmp_path, 3, -1, go, big=big)
+    go.touch()
+    assert victim.stdout is not None
+    deadline = time.monotonic() + HANG
+    reported = -1
+    while reported < 40 and time.monotonic() < deadline:
+        reported = int(victim.stdout.readline())
+    time.sleep(random.uniform(0, 0.03))  # not always right after a print: anywhere in a write
+    victim.send_signal(signal.SIGKILL)
+    rest, _ = victim.communicate(timeout=HANG)
+    finished = int(rest.split()[-1]) if rest.split() else reported
+    assert victim.returncode == -signal.SIGKILL
+    for process in others:
+        _, err = process.communicate(timeout=HANG)
+        assert process.returncode == 0, err
+
+    seen, problems = check_worker_records(RecordStore(tmp_path), {3: big})
+    for worker in range(3):
+        assert seen[worker] == list(range(5000))
+    # Everything the victim finished is there, in order, intact; nothing after a gap.
+    assert seen[3] == list(range(len(seen[3])))
+    assert len(seen[3]) >= finished + 1
+    # At most one problem: the victim's own last line, torn by the kill.
+    assert len(problems) <= 1
+    for problem in problems:
+        assert problem.reason == TORN_LAST_LINE
+        assert problem.path.name.split("-")[-2] == str(victim.pid)
+        assert problem.line == len(seen[3]) + 1
+
+
+def test_a_kill_inside_a_write_tears_only_the_last_line_and_says_so(tmp_path: Path) -> None:
+    big = 1 << 20
+    for attempt in range(12):
+        store_dir = tmp_path / str(attempt)
+        go = store_dir / "go"
+        store_dir.mkdir()
+        victim = start_writer(store_dir, 0, -1, go, big=big)
+        go.touch()
+        assert victim.stdout is not None
+        reported = -1
+        while reported < 10:
+            reported = int(victim.stdout.readline())
+        # A random moment: the kill lands inside one of the 1 MiB writes about
+        # half of the time here, and the kernel then leaves a short write behind.
+        time.sleep(random.uniform(0, 0.03))
+        victim.kill()
+        victim.communicate(timeout=HANG)
+        store = RecordStore(store_dir)
+        seen, problems = check_worker_records(store, {0: big})
+        assert seen[0] == list(range(len(seen[0]))) and len(problems) <= 1
+        if problems:
+            (path,) = store.files("run")
+            assert problems == [Problem(path, len(seen[0]) + 1, TORN_LAST_LINE)]
+            assert not path.read_bytes().endswith(b"\n")
+            assert [p.line for p in validate_file(path)] == [len(seen[0]) + 1]
+            return
+    pytest.skip("in 12 tries no kill landed inside a write; nothing torn to check")
+
+
+def _write_from_worker(writer: RecordWriter, worker: int) -> None:
+    with writer:
+        for i in range(300):
+            writer.write({"worker": worker, "i": i})
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_parallel_environment_workers_write_their_own_files(tmp_path: Path, method: str) -> None:
+    import multiprocess  # type: ignore[import-untyped, unused-ignore]
+
+    context = multiprocess.get_context(method)
+    store = RecordStore(tmp_path)
+    with store.writer("mp") as writer:
+        writer.write({"worker": -1, "i": 0})
+        workers = [
+            context.Process(target=_write_from_worker, args=(writer, worker)) for worker in (0, 1)
+        ]
+        for process in workers:
+            process.start()
+        for process in workers:
+            process.join(HANG)
+            assert process.exitcode == 0
+        writer.write({"worker": -1, "i": 1})
+    files = store.files("mp")
+    assert len(files) == 3
+    by_file = {
+        path: [(d["worker"], d["i"]) for d, _ in store.read("mp") if _.path == path]
+        for path in files
+    }
+    assert by_file[writer.path] == [(-1, 0), (-1, 1)], "no child wrote into the parent's file"
+    children = sorted(v for path, v in by_file.items() if path != writer.path)
+    assert children == [[(w, i) for i in range(300)] for w in (0, 1)]
+    pids = {path.name.split("-")[-2] for path in files}
+    assert pids == {str(os.getpid()), *(str(p.pid) for p in workers)}
+
+
+@pytest.mark.usefixtures("contention")
+def test_fork_while_other_threads_write_gives_the_child_its_own_file(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    stop = threading.Event()
+    with store.writer("fork") as writer:
+
+        def hammer() -> None:
+            while not stop.is_set():
+                writer.write({"who": "parent-thread"})
+
+        thread = threading.Thread(target=hammer)
+        thread.start()
+        try:
+            children = []
+            for n in range(5):
+                # The hammering thread often holds the writer's lock at the fork; a
+                # child that inherited it locked would hang here.
+                with warnings.catch_warnings():
+                    # Python 3.12+ warns of fork with threads: exactly what is tested here.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child
+                    try:
+                        writer.write({"who": "child", "n": n})
+                        os._exit(0 if writer.path.name.split("-")[-2] == str(os.getpid()) else 3)
+                    finally:
+                        os._exit(4)
+                children.append(pid)
+            codes = [_wait_exit(pid) for pid in children]
+            # -9: hung on a lock inherited locked; 3: wrote into the parent's file.
+            assert codes == [0] * 5
+        finally:
+            stop.set()
+            thread.join(HANG)
+    by_who: dict[str, set[Path]] = {}
+    for data, location in store.read("fork"):
+        by_who.setdefault(data["who"], set()).add(location.path)
+    assert by_who["parent-thread"] == {writer.path}
+    assert len(by_who["child"]) == 5 and writer.path not in by_who["child"]
+
+
+def _wait_exit(pid: int, timeout: float = 20.0) -> int:
+    """Exit code of a forked child; a child still running after ``timeout`` is killed: -9."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.01)
+    # Hung (it inherited a lock held by another thread): kill it, never leave it behind.
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return -signal.SIGKILL
+
+
+def test_reading_while_a_writer_appends_never_yields_a_partial_record(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    done = threading.Event()
+
+    def write() -> None:
+        with store.writer("live") as writer:
+            for i in range(400):
+                writer.write({"i": i, "pad": "p" * (i * 997 % 300_000)})
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    passes = 0
+    try:
+        while not done.is_set() or passes == 0:
+            passes += 1
+            report = store.read("live")
+            for data, _ in report:
+                assert data["pad"] == "p" * (data["i"] * 997 % 300_000)
+            for problem in report.problems:
+                # The line being written right now: incomplete, skipped, said so.
+                assert problem.reason == TORN_LAST_LINE
+                assert problem.line == report.records_read + 1
+    finally:
+        thread.join(HANG)
+    assert [d["i"] for d, _ in store.read("live")] == list(range(400))
+
+
+# --- damaged files ----------------------------------------------------------------
+
+
+def test_torn_last_line_and_bad_middle_lines_are_reported_and_skipped(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    with store.writer("r") as writer:
+        writer.write({"n": 1})
+    path = writer.path
+    with open(path, "ab") as stream:
+        stream.write(b'{"n": 2, "cut in the mid\n[1, 2]\n\n{"n": 3}\n\xff\xfe\n{"n": 4}\n{"n": 5')
+    report = store.read("r")
+    assert [data["n"] for data, _ in report] == [1, 3, 4]
+    assert [(p.line, p.reason.split(":")[0]) for p in report.problems] == [
+        (2, "not valid JSON"),
+        (3, "not a JSON object"),
+        (4, "empty line"),
+        (6, "not valid JSON"),
+        (8, TORN_LAST_LINE),
+    ]
+    assert str(report.problems[-1]) == f"{path}:8: {TORN_LAST_LINE}"
+    assert report.summary() == "3 records from 1 files; 5 problems"
+    assert list(store.iter_problems("r")) == report.problems
+
+
+def test_validate_file_names_every_bad_line(tmp_path: Path) -> None:
+    good = ResourceRecord(resource_id="a", resource_type="lock", owner_module="m", created_at=1.0)
+    wrong_type = {**good.to_dict(), "created_at": "yesterday"}
+    future = {**good.to_dict(), "schema_version": "2.0"}
+    path = tmp_path / "records.jsonl"
+    lines = [good.to_json(), json.dumps(wrong_type), json.dumps(future), good.to_json()]
+    path.write_text("\n".join(lines) + "\n" + good.to_json()[:40])
+    problems = list(validate_file(path))
+    assert [p.line for p in problems] == [2, 3, 5]
+    assert "created_at" in problems[0].reason and "number" in problems[0].reason
+    assert "'2.0'" in problems[1].reason and "1.x" in problems[1].reason
+    assert problems[2].reason == TORN_LAST_LINE
+    assert str(problems[0]).startswith(f"{path}:2: created_at")
+    missing = list(validate_file(tmp_path / "missing.jsonl"))
+    assert len(missing) == 1 and missing[0].line == 0 and "cannot read" in missing[0].reason
+
+
+def test_an_overlong_line_is_skipped_without_loading_it(tmp_path: Path) -> None:
+    from itest_shared._store_read import MAX_LINE_BYTES
+
+    path = tmp_path / "records" / "r" / "x.jsonl"
+    path.parent.mkdir(parents=True)
+    with open(path, "wb") as stream:
+        stream.write(b'{"n": 1}\n' + b"x" * (MAX_LINE_BYTES * 2 + 5) + b'\n{"n": 2}\n')
+    report = RecordStore(tmp_path).read("r")
+    assert [d["n"] for d, _ in report] == [1, 2]
+    assert [(p.line, "longer than" in p.reason) for p in report.problems] == [(2, True)]
+
+
+def test_streaming_memory_stays_flat(tmp_path: Path) -> None:
+    import tracemalloc
+
+    store = RecordStore(tmp_path)
+    with store.writer("big") as writer:
+        for i in range(50_000):
+            writer.write({"i": i, "pad": "m" * 400})
+    size = writer.path.stat().st_size
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in store.read("big"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 50_000
+    assert size > 20_000_000
+    assert peak < size / 50, f"reader peaked at {peak} bytes for a {size}-byte store"
+
+
+# --- bad input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("item", "error", "match"),
+    [
+        (42, TypeError, r"Record .*a dict or a JSON line \(str\); got int"),
+        ([{"a": 1}], TypeError, "got list"),
+        ({"when": object()}, TypeError, "not JSON-serialisable.*object"),
+        ({"x": float("nan")}, ValueError, "not JSON-serialisable.*NaN and infinities"),
+        ('{"a": 1}\n{"b": 2}', ValueError, "one line of JSON"),
+        ('{"a": 1', ValueError, "not valid JSON"),
+        ("[1, 2]", ValueError, "must be a JSON object, got list"),
+        ('{"a": "\ud800"}', ValueError, "not valid UTF-8"),
+    ],
+)
+def test_bad_records_are_refused_and_leave_the_file_intact(
+    tmp_path: Path, item: object, error: type[Exception], match: str
+) -> None:
+    with RecordStore(tmp_path).writer("r") as writer:
+        writer.write({"ok": 1})
+        before = writer.path.read_bytes()
+        with pytest.raises(error, match=match):
+            writer.write(item)  # type: ignore[arg-type]
+        assert writer.path.read_bytes() == before and writer.records_written == 1
+        writer.write({"ok": 2})
+    assert writer.path.read_text() == '{"ok":1}\n{"ok":2}\n'
+
+
+@pytest.mark.parametrize("run_id", ["../x", "", "a/b", ".hidden", "..", "x" * 129, "a b", "a\n"])
+def test_bad_run_ids_are_refused(tmp_path: Path, run_id: str) -> None:
+    store = RecordStore(tmp_path)
+    with pytest.raises(ValueError, match="run_id must be 1-128 characters of letters, digits"):
+        store.writer(run_id)
+    with pytest.raises(ValueError, match="run_id"):
+        store.read(run_id)
+    assert not (tmp_path / "records").exists()
+
+
+def test_bad_argument_types_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="run_id must be a str, got int"):
+        RecordStore(tmp_path).writer(7)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"directory must be a str or os\.PathLike"):
+        RecordStore(3)  # type: ignore[arg-type]
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="exists and is not a directory"):
+        RecordStore(tmp_path / "file")
+    with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike"):
+        list(validate_file(None))  # type: ignore[arg-type]
+
+
+def test_any_run_id_either_stays_inside_the_store_or_is_refused(tmp_path: Path) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    store = RecordStore(tmp_path)
+    records = (tmp_path / "records").resolve()
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=140) | st.from_regex(r"[A-Za-z0-9._/-]{1,10}", fullmatch=True))
+    def check(run_id: str) -> None:
+        try:
+            writer = store.writer(run_id)
+        except ValueError as error:
+            assert "run_id must be" in str(error)
+            return
+        with writer:
+            assert writer.path.resolve().parent.parent == records
+            assert writer.path.parent.name == run_id
+
+    check()
+
+
+def test_any_json_dict_round_trips(tmp_path: Path) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+    store = RecordStore(tmp_path)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.dictionaries(st.text(), json_values, max_size=5))
+    def check(item: dict[str, Any]) -> None:
+        with store.writer("prop") as writer:
+            writer.write(item)
+            writer.write(json.dumps(item))
+        (first, _), (second, _) = [r for r in store.read("prop") if r[1].path == writer.path]
+        assert first == item and second == item
+
+    check()
+
+
+def test_a_pass_stopped_early_closes_its_file(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    with store.writer("r") as writer:
+        for i in range(3):
+            writer.write({"i": i})
+    report = store.read("r")
+    assert next(report)[0] == {"i": 0}
+    before = len(os.listdir("/proc/self/fd"))
+    report.close()
+    report.close()
+    assert len(os.listdir("/proc/self/fd")) == before - 1
+    assert list(report) == [] and report.records_read == 1
