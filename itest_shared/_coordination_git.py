@@ -1,0 +1,120 @@
+"""Where the worktrees of one repository meet: the shared directory and which worktree we are in."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import attrs
+
+#: Folder, inside git's common directory, that every worktree of a repository shares.
+SHARED_DIR_NAME = "itest-shared"
+#: Folder under the start directory used when it is not inside a git repository.
+FALLBACK_DIR_NAME = ".itest-shared"
+
+# A hanging git (a credential prompt, a stuck network filesystem) must not hang a
+# test session; 10 s is far beyond what a local rev-parse takes.
+_GIT_TIMEOUT = 10.0
+
+# These are asked for on every lock and every record; one git process per start
+# directory per process is enough. Keyed by the absolute start path.
+_cache_lock = threading.Lock()
+_shared_dirs: dict[Path, Path] = {}
+_worktrees: dict[Path, WorktreeInfo] = {}
+
+
+@attrs.frozen
+class WorktreeInfo:
+    """Which worktree a directory belongs to: its top folder, branch and commit."""
+
+    #: Top folder of the worktree (``git rev-parse --show-toplevel``); the start dir outside git.
+    path: Path
+    #: Checked-out branch; ``None`` when HEAD is detached, the branch is unborn, or outside git.
+    branch: str | None
+    #: Full commit id of HEAD; ``None`` when the branch is unborn or outside git.
+    commit: str | None
+
+
+def _resolve_start(start: Path | str | os.PathLike[str] | None) -> Path:
+    if start is None:
+        return Path.cwd()
+    if isinstance(start, bool) or not isinstance(start, str | os.PathLike):
+        raise TypeError(
+            f"start must be a path (str or os.PathLike) or None, not {type(start).__name__}"
+        )
+    path = Path(start)
+    if not path.is_dir():
+        raise ValueError(f"start must be an existing directory, got {str(path)!r}")
+    return path.absolute()
+
+
+def _git(start: Path, *args: str) -> str | None:
+    """Return git's stdout (stripped), or ``None`` when git is missing or the command fails."""
+    try:
+        done = subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=start, timeout=_GIT_TIMEOUT
+        )
+    except FileNotFoundError:  # git is not installed: behave as outside a repository
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip()
+
+
+def shared_directory(start: Path | str | os.PathLike[str] | None = None) -> Path:
+    """Return (and create) the directory every worktree of ``start``'s repository shares.
+
+    Inside git it is ``<git common dir>/itest-shared``: git keeps one common
+    directory for all worktrees of a repository, so no configuration is needed.
+    Outside git (or without git installed) it is ``<start>/.itest-shared``.
+    ``start`` defaults to the current directory; results are cached per start.
+    """
+    root = _resolve_start(start)
+    with _cache_lock:
+        cached = _shared_dirs.get(root)
+    if cached is not None:
+        return cached
+    common = _git(root, "rev-parse", "--git-common-dir")
+    # git prints the common dir relative to the directory it ran in (".git",
+    # "../.git") for the main worktree and absolute for linked ones.
+    result = (root / common).resolve() / SHARED_DIR_NAME if common else root / FALLBACK_DIR_NAME
+    result.mkdir(parents=True, exist_ok=True)
+    with _cache_lock:
+        _shared_dirs[root] = result
+    return result
+
+
+def current_worktree(start: Path | str | os.PathLike[str] | None = None) -> WorktreeInfo:
+    """Describe the worktree ``start`` (default: current directory) is in; cached per start.
+
+    The branch and commit are a snapshot taken on the first call for that start
+    in this process; call :func:`clear_git_cache` after changing them.
+    """
+    root = _resolve_start(start)
+    with _cache_lock:
+        cached = _worktrees.get(root)
+    if cached is not None:
+        return cached
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None:
+        info = WorktreeInfo(path=root, branch=None, commit=None)
+    else:
+        branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+        info = WorktreeInfo(
+            path=Path(top),
+            # A detached HEAD abbreviates to the literal "HEAD"; an unborn branch fails.
+            branch=None if branch in (None, "HEAD") else branch,
+            commit=_git(root, "rev-parse", "--verify", "-q", "HEAD") or None,
+        )
+    with _cache_lock:
+        _worktrees[root] = info
+    return info
+
+
+def clear_git_cache() -> None:
+    """Forget cached :func:`shared_directory` and :func:`current_worktree` answers."""
+    with _cache_lock:
+        _shared_dirs.clear()
+        _worktrees.clear()
