@@ -6,8 +6,9 @@ Run: ``python benchmarks/bench_store.py`` (``--quick`` for a short run).
    ``RecordWriter`` (one ``os.write`` per record, so a record whose ``write()``
    returned survives a SIGKILL), against one process appending the same JSON
    lines to one plain file with ``f.write(line)`` (buffered, flushed at the end).
-   Records/s of each, and the ratio. Measured twice: writers given ready JSON
-   lines (str), and writers given dicts (the store serialises them).
+   Records/s of each, and the ratio. Measured three times: writers given ready
+   JSON lines (str, checked by parsing), dicts (the store serialises them), and
+   ready lines in batches of 20 through ``write_many`` (one ``os.write`` each).
 2. Reading: ``RecordStore.read()`` over the 4N written records against
    ``for line in open(...)`` + ``json.loads`` over the plain file.
 """
@@ -25,6 +26,8 @@ from typing import Any
 from itest_shared.store import RecordStore
 
 PROCESSES = 4
+# Records per write_many call in the batch mode: about what one test records.
+BATCH = 20
 
 
 def make_record(worker: int, i: int) -> dict[str, Any]:
@@ -50,15 +53,20 @@ def line_of(record: dict[str, Any]) -> str:
 
 def store_worker(directory: str, worker: int, count: int, kind: str, start: Any, done: Any) -> None:
     """Write ``count`` records through one RecordWriter once every worker is ready."""
-    if kind == "str":
+    if kind in ("str", "batch"):
         items: list[Any] = [line_of(make_record(worker, i)) for i in range(count)]
     else:
         items = [make_record(worker, i) for i in range(count)]
     writer = RecordStore(directory).writer("bench")
     start.wait()
-    write = writer.write
-    for item in items:
-        write(item)
+    if kind == "batch":
+        # Batches of a test's worth of records, as the pytest recorder writes them.
+        for first in range(0, len(items), BATCH):
+            writer.write_many(items[first : first + BATCH])
+    else:
+        write = writer.write
+        for item in items:
+            write(item)
     writer.close()
     done.put(time.perf_counter())
 
@@ -137,7 +145,7 @@ def main() -> None:
     )
     results: dict[str, list[float]] = {}
     for _ in range(rounds):
-        for kind in ("str", "dict"):
+        for kind in ("str", "dict", "batch"):
             with tempfile.TemporaryDirectory() as tmp:
                 base = Path(tmp)
                 # Interleaved in each round, so drift of the machine hits both alike.
@@ -160,10 +168,11 @@ def main() -> None:
         f"plain os.write per line, 1 proc  : {per_line:12,.0f} records/s"
         f"   ratio {per_line / plain:.2f}x (the syscall a SIGKILL-safe write costs)"
     )
-    for kind in ("str", "dict"):
+    for kind in ("str", "dict", "batch"):
         rate = best[f"write-{kind}"]
+        label = {"str": "write(str) ", "dict": "write(dict)", "batch": f"write_many({BATCH})"}[kind]
         print(
-            f"RecordWriter ({kind:4}), {PROCESSES} processes: {rate:12,.0f} records/s"
+            f"{label:15}, {PROCESSES} processes : {rate:12,.0f} records/s"
             f"   ratio {rate / plain:.2f}x"
         )
     print(f"plain read (json.loads per line) : {best['read-plain']:12,.0f} records/s")

@@ -472,6 +472,52 @@ def test_streaming_memory_stays_flat(tmp_path: Path) -> None:
 # --- bad input ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("contention")
+def test_16_threads_x_200_batches_through_one_writer(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    with store.writer("batches") as writer:
+
+        def work(thread: int) -> None:
+            for batch in range(200):
+                size = 1 + (thread + batch) % 10
+                written = writer.write_many(
+                    {"t": thread, "b": batch, "k": k, "pad": "q" * ((thread * k) % 200)}
+                    for k in range(size)
+                )
+                assert written == size
+
+        run_together(work, count=16)
+    report = store.read("batches")
+    lines: list[tuple[int, int, int]] = []
+    for data, _ in report:
+        assert data["pad"] == "q" * ((data["t"] * data["k"]) % 200)
+        lines.append((data["t"], data["b"], data["k"]))
+    assert report.problems == []
+    expected = {(t, b, k) for t in range(16) for b in range(200) for k in range(1 + (t + b) % 10)}
+    assert len(lines) == len(expected) == writer.records_written
+    assert set(lines) == expected
+    # A batch is one write: its lines are adjacent in the file, in order.
+    position = {line: n for n, line in enumerate(lines)}
+    for t, b, k in expected:
+        if k:
+            assert position[(t, b, k)] == position[(t, b, k - 1)] + 1
+
+
+def test_a_bad_record_in_a_batch_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    with RecordStore(tmp_path).writer("r") as writer:
+        writer.write({"ok": 1})
+        before = writer.path.read_bytes()
+        with pytest.raises(TypeError, match=r"^records\[2\]: record is not JSON-serialisable"):
+            writer.write_many([{"a": 1}, '{"b": 2}', {"c": object()}, {"d": 4}])
+        with pytest.raises(ValueError, match=r"^records\[0\]: record line is not valid JSON"):
+            writer.write_many(["{"])
+        assert writer.path.read_bytes() == before and writer.records_written == 1
+        assert writer.write_many([]) == 0
+        assert writer.write_many(iter([{"a": 1}, '{"b":2}'])) == 2
+    assert writer.path.read_text() == '{"ok":1}\n{"a":1}\n{"b":2}\n'
+    assert writer.records_written == 3
+
+
 @pytest.mark.parametrize(
     ("item", "error", "match"),
     [
