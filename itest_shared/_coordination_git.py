@@ -7,7 +7,9 @@ import subprocess
 import threading
 from pathlib import Path
 
-import attrs
+# WorktreeInfo is part of a record's context; it lives with the records and is
+# re-exported here (and by coordination) where current_worktree() returns it.
+from .formats import WorktreeInfo as WorktreeInfo
 
 #: Folder, inside git's common directory, that every worktree of a repository shares.
 SHARED_DIR_NAME = "itest-shared"
@@ -23,18 +25,6 @@ _GIT_TIMEOUT = 10.0
 _cache_lock = threading.Lock()
 _shared_dirs: dict[Path, Path] = {}
 _worktrees: dict[Path, WorktreeInfo] = {}
-
-
-@attrs.frozen
-class WorktreeInfo:
-    """Which worktree a directory belongs to: its top folder, branch and commit."""
-
-    #: Top folder of the worktree (``git rev-parse --show-toplevel``); the start dir outside git.
-    path: Path
-    #: Checked-out branch; ``None`` when HEAD is detached, the branch is unborn, or outside git.
-    branch: str | None
-    #: Full commit id of HEAD; ``None`` when the branch is unborn or outside git.
-    commit: str | None
 
 
 def _resolve_start(start: Path | str | os.PathLike[str] | None) -> Path:
@@ -101,11 +91,11 @@ def current_worktree(start: Path | str | os.PathLike[str] | None = None) -> Work
     if top is None:
         info = WorktreeInfo(path=root, branch=None, commit=None)
     else:
-        branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
         info = WorktreeInfo(
             path=Path(top),
-            # A detached HEAD abbreviates to the literal "HEAD"; an unborn branch fails.
-            branch=None if branch in (None, "HEAD") else branch,
+            # symbolic-ref names the branch even before its first commit (a new
+            # repository); it fails only when HEAD is detached.
+            branch=_git(root, "symbolic-ref", "-q", "--short", "HEAD") or None,
             commit=_git(root, "rev-parse", "--verify", "-q", "HEAD") or None,
         )
     with _cache_lock:

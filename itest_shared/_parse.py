@@ -17,7 +17,14 @@ from cattrs.gen import make_dict_structure_fn
 
 from ._envelope import SCHEMA_VERSION_RE, SUPPORTED_MAJORS
 from .exceptions import FormatError, SchemaVersionError
-from .formats import RECORD_TYPES, RESOURCE_STATES, ExceptionInfo, Record
+from .formats import (
+    RECORD_TYPES,
+    RESOURCE_STATES,
+    ExceptionInfo,
+    Record,
+    RecordContext,
+    WorktreeInfo,
+)
 
 # JSON nesting deeper than this is refused before it reaches the recursive parts.
 _MAX_NESTING = 200
@@ -36,6 +43,20 @@ def _expect_str(value: object, _: object) -> str:
     if isinstance(value, str):
         return value
     raise TypeError(f"expected a string, got {_kind(value)}")
+
+
+def _is_int(value: object) -> bool:
+    # JSON does not tell 3 from 3.0 (JavaScript writes both as 3), and JSON
+    # Schema's "integer" accepts both; so does this reader. A bool is no number.
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _expect_int(value: object, _: object) -> int:
+    if isinstance(value, (int, float)) and _is_int(value):
+        return int(value)
+    raise TypeError(f"expected an integer, got {_kind(value)}")
 
 
 def _expect_number(value: object, _: object) -> float:
@@ -63,6 +84,7 @@ def _converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=False)
     converter.register_structure_hook(str, _expect_str)
     converter.register_structure_hook(float, _expect_number)
+    converter.register_structure_hook(int, _expect_int)
     converter.register_structure_hook_func(lambda kind: kind == dict[str, Any], _expect_object)
 
     def structure_sequence(value: object, kind: Any) -> Any:
@@ -114,12 +136,13 @@ def _problems(error: BaseException, field: str) -> list[str]:
     return problems
 
 
-def _structure(value: Any, kind: Any, field: str = "") -> Any:
+def _structure(value: Any, kind: Any, field: str = "") -> tuple[Any, list[str]]:
+    """Return ``(result, [])``, or ``(None, problems)`` when ``value`` does not fit ``kind``."""
     converter = _converter()
     try:
-        return converter.structure(value, kind)
+        return converter.structure(value, kind), []
     except (ClassValidationError, IterableValidationError, TypeError, ValueError) as error:
-        raise FormatError("; ".join(_problems(error, field))) from None
+        return None, _problems(error, field)
 
 
 def _check_depth(value: Any, depth: int = 0) -> None:
@@ -201,12 +224,61 @@ def _envelope_problems(data: dict[str, Any]) -> list[str]:
             value = producer.get(key)
             if key not in producer:
                 problems.append(f"producer.{key}: required field missing")
-            elif isinstance(value, bool) or not isinstance(value, expected):
+            elif not (_is_int(value) if expected is int else isinstance(value, str)):
                 problems.append(
                     f"producer.{key}: expected {'an integer' if expected is int else 'a string'},"
                     f" got {_kind(value)}"
                 )
     return problems
+
+
+def _optional_str(data: dict[str, Any], key: str, path: str, problems: list[str]) -> str | None:
+    value = data.get(key)
+    if key not in data:
+        problems.append(f"{path}.{key}: required field missing")
+    elif value is not None and not isinstance(value, str):
+        problems.append(f"{path}.{key}: expected a string or null, got {_kind(value)}")
+        return None
+    return value
+
+
+def _worktree(value: object, problems: list[str]) -> WorktreeInfo | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append(f"context.worktree: expected an object or null, got {_kind(value)}")
+        return None
+    before = len(problems)
+    path = value.get("path")
+    if "path" not in value:
+        problems.append("context.worktree.path: required field missing")
+    elif not isinstance(path, str):
+        problems.append(f"context.worktree.path: expected a string, got {_kind(path)}")
+    branch = _optional_str(value, "branch", "context.worktree", problems)
+    commit = _optional_str(value, "commit", "context.worktree", problems)
+    if len(problems) > before:
+        return None
+    return WorktreeInfo(path=path, branch=branch, commit=commit)
+
+
+def _context(data: dict[str, Any], problems: list[str]) -> RecordContext | None:
+    """Read the envelope key ``context`` (schema 1.1); missing or null is no context."""
+    value = data.get("context")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append(f"context: expected an object or null, got {_kind(value)}")
+        return None
+    # Keys this release does not know are ignored: a later 1.x may add some.
+    before = len(problems)
+    test = _optional_str(value, "test", "context", problems)
+    run_id = _optional_str(value, "run_id", "context", problems)
+    if "worktree" not in value:
+        problems.append("context.worktree: required field missing")
+    worktree = _worktree(value.get("worktree"), problems)
+    if len(problems) > before:
+        return None
+    return RecordContext(test=test, run_id=run_id, worktree=worktree)
 
 
 def parse_record(data: Any, expected: type[Record] | None) -> Record:
@@ -215,21 +287,32 @@ def parse_record(data: Any, expected: type[Record] | None) -> Record:
     _check_schema_version(obj)
     cls = _record_class(obj, expected)
     problems = _envelope_problems(obj)
+    context = _context(obj, problems)
 
-    # Every field of schema 1.0 is written by every 1.x writer; a record without
-    # one was truncated or hand-edited. (Optional fields a later minor adds will
-    # be the exception to this rule.)
-    problems += [f"{name}: required field missing" for name in cls._FIELDS if name not in obj]
-    if problems:
-        raise FormatError("; ".join(problems))
-    fields = {name: obj[name] for name in cls._FIELDS}
+    # The rule for fields: every field a record type has when it first appears
+    # (1.0 for the first three types, 1.1 for timing_stats) is required, since
+    # every writer of that type writes it: a record without one was truncated or
+    # hand-edited. A field a later minor adds goes into the class's
+    # _OPTIONAL_FIELDS; records of earlier minors lack it and get its default.
+    # The envelope key "context" (1.1) is optional in the same way.
+    problems += [
+        f"{name}: required field missing"
+        for name in cls._FIELDS
+        if name not in obj and name not in cls._OPTIONAL_FIELDS
+    ]
+    fields = {name: obj[name] for name in cls._FIELDS if name in obj}
     info: ExceptionInfo | None = None
     if "original_error" in fields:
         # The live exception stays behind in its process; what travelled is its
         # description, which the loaded record keeps as ``error_info``.
-        info = _structure(fields["original_error"], ExceptionInfo | None, "original_error")
+        info, more = _structure(fields["original_error"], ExceptionInfo | None, "original_error")
+        problems += more
         fields["original_error"] = None
-
-    record = _structure(fields, cls)
-    object.__setattr__(record, "_meta", (obj["record_id"], dict(obj["producer"]), info))
+    # Structured even when something is already wrong, so that one FormatError
+    # names every problem; cattrs repeats missing fields, hence the dedupe.
+    record, more = _structure(fields, cls)
+    problems += more
+    if problems:
+        raise FormatError("; ".join(dict.fromkeys(problems)))
+    object.__setattr__(record, "_meta", (obj["record_id"], dict(obj["producer"]), info, context))
     return record  # type: ignore[no-any-return]

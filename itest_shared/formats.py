@@ -1,34 +1,41 @@
-"""The canonical records: ErrorContext, ConfigChangeEvent, ResourceRecord, and their JSON form.
+"""The canonical records: ErrorContext, ConfigChangeEvent, ResourceRecord, TimingStatsRecord.
 
 Each record is a frozen, slotted attrs class whose fields are exactly the
 documented ones. It also reads like the documented dict (``ctx["source_module"]``,
 ``"released_at" in res``), because code in many worktrees was written against
 that shape. ``to_dict()`` adds the envelope (record type, schema version, record
-id, producer); ``from_dict()`` / ``load_record()`` rebuild a record from it.
+id, producer and, from schema 1.1, an optional context); ``from_dict()`` /
+``load_record()`` rebuild a record from it.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import time
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
-from ._envelope import SCHEMA_VERSION, current_producer, new_record_id
+from ._envelope import SCHEMA_VERSION, Record, RecordContext, WorktreeInfo
 from ._jsonsafe import JsonValue, to_json_safe
+
+if TYPE_CHECKING:
+    from .perf import TimingStats
 
 __all__ = [
     "SCHEMA_VERSION",
     "ConfigChangeEvent",
     "ErrorContext",
     "ExceptionInfo",
+    "Record",
+    "RecordContext",
     "ResourceRecord",
+    "TimingStatsRecord",
+    "WorktreeInfo",
     "load_record",
 ]
 
-R = TypeVar("R", bound="Record")
 ResourceState = Literal["active", "released", "leaked"]
 RESOURCE_STATES: tuple[str, ...] = ("active", "released", "leaked")
 
@@ -162,84 +169,6 @@ def _check_context_data(_: object, attribute: attrs.Attribute[Any], value: objec
 # --- the records --------------------------------------------------------------
 
 
-class Record(Mapping[str, Any]):
-    """Base of the canonical records: dict-style reading, envelope and JSON form."""
-
-    # Not an attrs field on purpose: the fields are exactly the documented ones.
-    # Holds (record_id, producer, extra) — the envelope a record keeps for life.
-    __slots__ = ("_meta",)
-
-    RECORD_TYPE: ClassVar[str]
-    _FIELDS: ClassVar[tuple[str, ...]]
-    _meta: tuple[str, dict[str, Any], Any]
-
-    def _init_meta(self, extra: Any = None) -> None:
-        object.__setattr__(self, "_meta", (new_record_id(), current_producer(), extra))
-
-    # Mapping protocol: the documented keys, read as attributes.
-    def _keys(self) -> tuple[str, ...]:
-        return self._FIELDS
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._keys():
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys())
-
-    def __len__(self) -> int:
-        return len(self._keys())
-
-    @property
-    def record_id(self) -> str:
-        """The id this record keeps through serialisation, unique across processes."""
-        return self._meta[0]
-
-    @property
-    def producer(self) -> dict[str, Any]:
-        """Who made the record: package version, pid, thread id and thread name."""
-        return dict(self._meta[1])
-
-    @property
-    def schema_version(self) -> str:
-        """The schema the record is written in."""
-        return SCHEMA_VERSION
-
-    def _fields_to_json(self) -> dict[str, JsonValue]:
-        raise NotImplementedError
-
-    def to_dict(self) -> dict[str, JsonValue]:
-        """Return the JSON-safe documented shape plus the envelope."""
-        envelope: dict[str, JsonValue] = {
-            "record_type": self.RECORD_TYPE,
-            "schema_version": SCHEMA_VERSION,
-            "record_id": self.record_id,
-            "producer": to_json_safe(self._meta[1]),
-        }
-        envelope.update(self._fields_to_json())
-        return envelope
-
-    def to_json(self) -> str:
-        """Return the record as one line of JSON."""
-        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
-
-    @classmethod
-    def from_dict(cls: type[R], data: Mapping[str, Any] | str | bytes) -> R:
-        """Rebuild a record of this type from ``to_dict()`` output or its JSON text."""
-        from ._parse import parse_record
-
-        return cast(R, parse_record(data, cls))
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # Pickling (worker queues, xdist) carries the travelling form, the same
-        # as JSON: the live exception stays in its own process.
-        return load_record, (self.to_dict(),)
-
-
 @attrs.frozen(getstate_setstate=False, unsafe_hash=False)
 class ErrorContext(Record):
     """An error that crossed a module boundary, with its traceback and call stack."""
@@ -366,8 +295,72 @@ class ResourceRecord(Record):
         }
 
 
+def _check_operation(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"operation must be a non-empty str, got {value!r}")
+    if not value:
+        raise ValueError("operation must be a non-empty str, got ''")
+
+
+def _check_count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"count must be an int >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"count must be an int >= 1, got {value!r}")
+
+
+def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{attribute.name} must be a number of seconds, got {value!r}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+
+
+@attrs.frozen(getstate_setstate=False, unsafe_hash=False)
+class TimingStatsRecord(Record):
+    """The timing statistics of one operation measured during a test (seconds).
+
+    The fields are those of :class:`~itest_shared.perf.TimingStats`, plus the
+    ``timestamp`` (epoch seconds) when the statistics were taken.
+
+    .. versionadded:: 1.2 (schema 1.1)
+    """
+
+    RECORD_TYPE: ClassVar[str] = "timing_stats"
+
+    operation: str = attrs.field(validator=_check_operation)
+    count: int = attrs.field(validator=_check_count)
+    total: float = attrs.field(validator=_check_seconds)
+    average: float = attrs.field(validator=_check_seconds)
+    min: float = attrs.field(validator=_check_seconds)
+    max: float = attrs.field(validator=_check_seconds)
+    median: float = attrs.field(validator=_check_seconds)
+    p95: float = attrs.field(validator=_check_seconds)
+    p99: float = attrs.field(validator=_check_seconds)
+    stdev: float = attrs.field(validator=_check_seconds)
+    timestamp: float = attrs.field(validator=_check_timestamp)
+
+    def __attrs_post_init__(self) -> None:
+        self._init_meta()
+
+    @classmethod
+    def from_stats(cls, stats: TimingStats, timestamp: float | None = None) -> TimingStatsRecord:
+        """Make the record of ``stats``, taken at ``timestamp`` (default: now, epoch seconds)."""
+        # perf is only needed here; importing it at module level would make every
+        # record reader pay for the performance monitor.
+        from .perf import TimingStats
+
+        if not isinstance(stats, TimingStats):
+            raise TypeError(f"stats must be a TimingStats, got {type(stats).__name__}")
+        values = {field.name: getattr(stats, field.name) for field in attrs.fields(TimingStats)}
+        return cls(**values, timestamp=time.time() if timestamp is None else timestamp)
+
+    def _fields_to_json(self) -> dict[str, JsonValue]:
+        return {name: getattr(self, name) for name in self._FIELDS}
+
+
 RECORD_TYPES: dict[str, type[Record]] = {}
-for _cls in (ErrorContext, ConfigChangeEvent, ResourceRecord):
+for _cls in (ErrorContext, ConfigChangeEvent, ResourceRecord, TimingStatsRecord):
     _cls._FIELDS = tuple(field.name for field in attrs.fields(_cls))
     RECORD_TYPES[_cls.RECORD_TYPE] = _cls
 

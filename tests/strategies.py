@@ -7,7 +7,16 @@ import pathlib
 
 from hypothesis import strategies as st
 
-from itest_shared import ConfigChangeEvent, ErrorContext, ResourceRecord
+from itest_shared import (
+    ConfigChangeEvent,
+    ErrorContext,
+    Record,
+    RecordContext,
+    ResourceRecord,
+    TimingStatsRecord,
+    WorktreeInfo,
+)
+from itest_shared.formats import ResourceState
 
 names = st.text(min_size=1, max_size=30)
 timestamps = st.floats(min_value=0, max_value=4e9, allow_nan=False)
@@ -95,7 +104,7 @@ def config_events(draw: st.DrawFn) -> ConfigChangeEvent:
 @st.composite
 def resource_records(draw: st.DrawFn) -> ResourceRecord:
     """Resource records in every state."""
-    state = draw(st.sampled_from(["active", "released", "leaked"]))
+    state: ResourceState = draw(st.sampled_from(["active", "released", "leaked"]))
     created = draw(timestamps)
     return ResourceRecord(
         resource_id=draw(names),
@@ -108,7 +117,54 @@ def resource_records(draw: st.DrawFn) -> ResourceRecord:
     )
 
 
-records = error_contexts() | config_events() | resource_records()
+seconds = st.floats(min_value=0, max_value=1e6, allow_nan=False)
+
+
+@st.composite
+def timing_stats_records(draw: st.DrawFn) -> TimingStatsRecord:
+    """Timing statistics records; the values need not be consistent with each other."""
+    return TimingStatsRecord(
+        operation=draw(names),
+        count=draw(st.integers(min_value=1, max_value=2**63)),
+        total=draw(seconds),
+        average=draw(seconds),
+        min=draw(seconds),
+        max=draw(seconds | st.integers(min_value=0, max_value=10**6)),
+        median=draw(seconds),
+        p95=draw(seconds),
+        p99=draw(seconds),
+        stdev=draw(seconds),
+        timestamp=draw(timestamps),
+    )
+
+
+#: Worktrees: any path text (a Path normalises it), branch and commit or None.
+worktrees = st.builds(
+    WorktreeInfo,
+    path=st.builds(pathlib.Path, st.text(min_size=1, max_size=20)),
+    branch=st.none() | names,
+    commit=st.none() | st.text(alphabet="0123456789abcdef", min_size=40, max_size=40),
+)
+record_contexts = st.builds(
+    RecordContext,
+    test=st.none() | st.text(max_size=40),
+    run_id=st.none() | st.text(max_size=30),
+    worktree=st.none() | worktrees,
+)
+
+#: One record of each type, without context (as made outside a recorded test).
+records = error_contexts() | config_events() | resource_records() | timing_stats_records()
+
+
+@st.composite
+def _with_optional_context(draw: st.DrawFn) -> Record:
+    record: Record = draw(records)
+    context = draw(st.none() | record_contexts)
+    return record if context is None else record.with_context(context)
+
+
+#: Records of every type, with or without a context.
+records_with_context = _with_optional_context()
 
 
 def is_finite_json(value: object) -> bool:

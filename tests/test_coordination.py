@@ -207,7 +207,8 @@ def test_current_worktree_detached_and_unborn(repo: tuple[Path, Path], tmp_path:
     unborn = tmp_path / "unborn"
     unborn.mkdir()
     git(unborn, "init", "-q")
-    assert current_worktree(unborn) == WorktreeInfo(unborn.resolve(), None, None)
+    # A new repository: the branch has a name before its first commit.
+    assert current_worktree(unborn) == WorktreeInfo(unborn.resolve(), "main", None)
 
 
 def test_answers_are_cached_per_start(

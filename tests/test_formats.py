@@ -22,18 +22,27 @@ from itest_shared import (
     ErrorContext,
     ExceptionInfo,
     FormatError,
+    Record,
     ResourceRecord,
     SchemaVersionError,
+    TimingStatsRecord,
     load_record,
 )
 from itest_shared._jsonsafe import to_json_safe
 
 from .helpers import run_together
-from .strategies import BrokenRepr, Opaque, any_values, is_finite_json, json_values, records
+from .strategies import (
+    BrokenRepr,
+    Opaque,
+    any_values,
+    is_finite_json,
+    json_values,
+    records_with_context,
+)
 
 GOLDEN = pathlib.Path(__file__).parent.parent / "fixtures"
 
-DOCUMENTED_FIELDS = {
+DOCUMENTED_FIELDS: dict[type[Record], list[str]] = {
     ErrorContext: [
         "source_module",
         "target_module",
@@ -53,6 +62,19 @@ DOCUMENTED_FIELDS = {
         "state",
         "metadata",
         "released_at",
+    ],
+    TimingStatsRecord: [
+        "operation",
+        "count",
+        "total",
+        "average",
+        "min",
+        "max",
+        "median",
+        "p95",
+        "p99",
+        "stdev",
+        "timestamp",
     ],
 }
 ENVELOPE = {"record_type", "schema_version", "record_id", "producer"}
@@ -184,11 +206,13 @@ def test_direct_construction_rejects_bad_fields(
 # --- envelope and JSON form -------------------------------------------------------
 
 
-@given(records)
+@given(records_with_context)
 def test_to_dict_is_the_documented_shape_plus_envelope(record: Any) -> None:
     data = record.to_dict()
-    assert set(data) == ENVELOPE | set(DOCUMENTED_FIELDS[type(record)])
-    assert data["schema_version"] == itest_shared.SCHEMA_VERSION == "1.0"
+    # "context" (schema 1.1) is written only for a record that has one.
+    context = {"context"} if record.context is not None else set()
+    assert set(data) == ENVELOPE | context | set(DOCUMENTED_FIELDS[type(record)])
+    assert data["schema_version"] == itest_shared.SCHEMA_VERSION == "1.1"
     assert data["record_id"] == record.record_id
     assert is_finite_json(data)
     line = record.to_json()
@@ -197,15 +221,17 @@ def test_to_dict_is_the_documented_shape_plus_envelope(record: Any) -> None:
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
-@given(records)
+@given(records_with_context)
 def test_load_record_round_trips_every_field_that_travels(record: Any) -> None:
     loaded = load_record(record.to_json())
     assert loaded == record
     assert type(loaded) is type(record)
     assert loaded.record_id == record.record_id
     assert loaded.producer == record.producer
+    assert loaded.context == record.context
     assert type(record).from_dict(record.to_dict()) == record
-    assert pickle.loads(pickle.dumps(record)) == record
+    unpickled = pickle.loads(pickle.dumps(record))
+    assert unpickled == record and unpickled.context == record.context
 
 
 def test_producer_names_this_process_and_thread() -> None:
@@ -270,7 +296,7 @@ def test_original_error_travels_as_its_chain() -> None:
     loaded = load_record(json.dumps(data))
     assert isinstance(loaded, ErrorContext)
     assert loaded.original_error is None
-    assert loaded.error_info == ctx.error_info
+    assert loaded.error_info == ctx.error_info and loaded.error_info is not None
     assert [info.type_name for info in loaded.error_info.walk()] == ["ValueError", "KeyError"]
 
 
@@ -433,7 +459,7 @@ def test_arbitrary_json_raises_only_format_error(value: object) -> None:
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(records, st.data())
+@given(records_with_context, st.data())
 def test_damaged_records_raise_only_format_error(record: Any, data: st.DataObject) -> None:
     damaged = record.to_dict()
     key = data.draw(st.sampled_from(sorted(damaged)))
@@ -467,6 +493,12 @@ def test_there_is_a_golden_file_per_record_type_for_schema_1_0() -> None:
     assert names == {"error_context", "config_change", "resource"}
 
 
+def test_there_is_a_golden_file_per_record_type_for_schema_1_1() -> None:
+    names = {path.stem for path in GOLDEN.joinpath("1.1").glob("*.jsonl")}
+    assert names == {"error_context", "config_change", "resource", "timing_stats"}
+    assert {path.parent.name for path in golden_files()} == {"1.0", "1.1"}
+
+
 @pytest.mark.parametrize("path", golden_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_golden_record_loads_forever(path: pathlib.Path) -> None:
     lines = path.read_text().splitlines()
@@ -496,7 +528,11 @@ def test_golden_error_context_keeps_its_chain() -> None:
 
 
 def test_this_release_writes_the_shape_of_the_golden_files() -> None:
-    """A change to the written shape must come with a new schema version."""
+    """A change to the written shape must come with a new schema version.
+
+    Without a context, schema 1.1 writes exactly the keys 1.0 did (a minor bump
+    only adds optional ones); tests/test_formats_context.py checks the 1.1 shape.
+    """
     now = {
         "error_context": make_error_context(chained_error()),
         "config_change": make_event(),
@@ -505,7 +541,8 @@ def test_this_release_writes_the_shape_of_the_golden_files() -> None:
     for name, record in now.items():
         golden = json.loads(GOLDEN.joinpath("1.0", f"{name}.jsonl").read_text().splitlines()[0])
         assert set(record.to_dict()) == set(golden)
-        assert set(record.to_dict()["producer"]) == set(golden["producer"])
+        producer = record.to_dict()["producer"]
+        assert isinstance(producer, dict) and set(producer) == set(golden["producer"])
     info = now["error_context"].to_dict()["original_error"]
     assert isinstance(info, dict) and set(info) == set(golden_error_info())
 

@@ -14,7 +14,7 @@ from itest_shared import ResourceStateError, SchemaVersionError, UnknownResource
 
 def test_version_comes_from_the_package_metadata() -> None:
     assert itest_shared.__version__ == importlib.metadata.version("itest-shared")
-    assert itest_shared.SCHEMA_VERSION == "1.0"
+    assert itest_shared.SCHEMA_VERSION == "1.1"
 
 
 def test_public_api_is_importable() -> None:

@@ -1,0 +1,400 @@
+"""Schema 1.1: the record context envelope key, TimingStatsRecord, and the 1.1 golden files."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import pickle
+import time
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from itest_shared import (
+    ConfigChangeEvent,
+    ErrorContext,
+    FormatError,
+    RecordContext,
+    ResourceRecord,
+    TimingStats,
+    TimingStatsRecord,
+    WorktreeInfo,
+    coordination,
+    formats,
+    load_record,
+)
+
+from .strategies import record_contexts, records
+from .test_formats import (
+    DOCUMENTED_FIELDS,
+    GOLDEN,
+    chained_error,
+    make_error_context,
+    make_event,
+    make_resource,
+)
+
+WORKTREE = WorktreeInfo(pathlib.Path("/src/proj-wt2"), "phase-8", "a" * 40)
+CONTEXT = RecordContext(test="tests/test_x.py::test_y[1]", run_id="run-1", worktree=WORKTREE)
+DOCUMENTED_FIELDS_BY_TYPE = {cls.RECORD_TYPE: cls for cls in DOCUMENTED_FIELDS}
+
+
+def make_stats(**changes: Any) -> TimingStatsRecord:
+    fields: dict[str, Any] = {
+        "operation": "parse",
+        "count": 3,
+        "total": 0.6,
+        "average": 0.2,
+        "min": 0.1,
+        "max": 0.3,
+        "median": 0.2,
+        "p95": 0.29,
+        "p99": 0.298,
+        "stdev": 0.1,
+        "timestamp": 1795000000.0,
+    }
+    fields.update(changes)
+    return TimingStatsRecord(**fields)
+
+
+# --- RecordContext and WorktreeInfo ------------------------------------------------
+
+
+def test_context_to_dict_is_the_documented_shape() -> None:
+    assert CONTEXT.to_dict() == {
+        "test": "tests/test_x.py::test_y[1]",
+        "run_id": "run-1",
+        "worktree": {"path": "/src/proj-wt2", "branch": "phase-8", "commit": "a" * 40},
+    }
+    assert RecordContext().to_dict() == {"test": None, "run_id": None, "worktree": None}
+
+
+def test_worktree_info_lives_in_formats_and_coordination_still_exports_it() -> None:
+    assert coordination.WorktreeInfo is formats.WorktreeInfo is WorktreeInfo
+    assert WorktreeInfo("/a/b", None, None).path == pathlib.Path("/a/b")
+    assert pickle.loads(pickle.dumps(CONTEXT)) == CONTEXT
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: RecordContext(test=5), "context.test must be a str or None, got 5"),  # type: ignore[arg-type]
+        (lambda: RecordContext(run_id=b"r"), "context.run_id must be a str or None"),  # type: ignore[arg-type]
+        (lambda: RecordContext(worktree="/x"), "context.worktree must be a WorktreeInfo"),  # type: ignore[arg-type]
+        (lambda: WorktreeInfo(5, None, None), "worktree.path must be a pathlib.Path"),
+        (lambda: WorktreeInfo(pathlib.Path(), 1, None), "worktree.branch must be a str or None"),  # type: ignore[arg-type]
+        (lambda: WorktreeInfo(pathlib.Path(), None, 2), "worktree.commit must be a str or None"),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_context_fields_raise_type_error_naming_the_field(make: Any, message: str) -> None:
+    with pytest.raises(TypeError, match=message.replace("[", r"\[")):
+        make()
+
+
+@given(st.integers() | st.floats() | st.binary() | st.lists(st.text()) | st.booleans())
+def test_any_non_str_test_or_run_id_is_refused(value: object) -> None:
+    for field in ("test", "run_id"):
+        with pytest.raises(TypeError, match=f"context.{field}"):
+            kwargs: dict[str, Any] = {field: value}
+            RecordContext(**kwargs)
+
+
+# --- Record.context and with_context -------------------------------------------------
+
+
+def test_records_made_outside_a_recorded_test_have_no_context() -> None:
+    record = make_resource()
+    assert record.context is None
+    assert "context" not in record.to_dict()
+
+
+def test_with_context_copies_the_record_with_its_envelope() -> None:
+    original = make_error_context(chained_error())
+    stamped = original.with_context(CONTEXT)
+    assert type(stamped) is ErrorContext and stamped is not original
+    assert stamped == original  # the context is envelope: not part of ==
+    assert stamped.original_error is original.original_error
+    assert stamped.record_id == original.record_id
+    assert stamped.producer == original.producer
+    assert stamped.error_info == original.error_info
+    assert stamped.context is CONTEXT
+    assert original.context is None and "context" not in original.to_dict()
+    restamped = stamped.with_context(RecordContext(test="other"))
+    assert restamped.context == RecordContext(test="other") and stamped.context is CONTEXT
+
+
+def test_context_is_written_after_producer_and_round_trips() -> None:
+    record = make_event().with_context(CONTEXT)
+    data = record.to_dict()
+    assert list(data)[:5] == ["record_type", "schema_version", "record_id", "producer", "context"]
+    assert data["context"] == CONTEXT.to_dict()
+    for again in (
+        load_record(data),
+        load_record(record.to_json()),
+        ConfigChangeEvent.from_dict(json.dumps(data)),
+        pickle.loads(pickle.dumps(record)),
+    ):
+        assert again == record and again.context == CONTEXT
+        assert again.record_id == record.record_id
+
+
+@given(records, record_contexts)
+def test_with_context_works_on_every_record_type(record: Any, context: RecordContext) -> None:
+    stamped = record.with_context(context)
+    assert type(stamped) is type(record)
+    assert attrs.asdict(stamped, recurse=False) == attrs.asdict(record, recurse=False)
+    loaded = load_record(stamped.to_json())
+    assert loaded.context == context and record.context is None
+
+
+@pytest.mark.parametrize("bad", [None, {"test": "t"}, "ctx", WORKTREE])
+def test_with_context_refuses_anything_but_a_record_context(bad: object) -> None:
+    record = make_resource()
+    with pytest.raises(TypeError, match="context must be a RecordContext"):
+        record.with_context(bad)  # type: ignore[arg-type]
+    assert record.context is None
+
+
+def test_evolve_makes_a_new_record_without_context() -> None:
+    stamped = make_resource().with_context(CONTEXT)
+    released = attrs.evolve(stamped, state="released", released_at=1795000001.0)
+    assert released.record_id != stamped.record_id
+    assert released.context is None
+
+
+# --- reading contexts -----------------------------------------------------------------
+
+
+def with_context_data(context: object, record: Any = None) -> dict[str, Any]:
+    data: dict[str, Any] = (record or make_resource()).to_dict()
+    data["context"] = context
+    return data
+
+
+GOOD = CONTEXT.to_dict()
+GOOD_WORKTREE: dict[str, Any] = GOOD["worktree"]  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("context", "names"),
+    [
+        ([], ["context: expected an object or null, got an array"]),
+        ("run-1", ["context: expected an object or null, got a string"]),
+        ({**GOOD, "test": 5}, ["context.test: expected a string or null, got the number 5"]),
+        ({**GOOD, "run_id": True}, ["context.run_id: expected a string or null, got a boolean"]),
+        ({**GOOD, "worktree": "/x"}, ["context.worktree: expected an object or null"]),
+        (
+            {**GOOD, "worktree": {**GOOD_WORKTREE, "path": 5}},
+            ["context.worktree.path: expected a string, got the number 5"],
+        ),
+        (
+            {**GOOD, "worktree": {**GOOD_WORKTREE, "path": None, "branch": 1, "commit": []}},
+            ["context.worktree.path", "context.worktree.branch", "context.worktree.commit"],
+        ),
+        (
+            {"test": None, "worktree": {"path": "/x"}},
+            [
+                "context.run_id: required field missing",
+                "context.worktree.branch: required field missing",
+                "context.worktree.commit: required field missing",
+            ],
+        ),
+        ({}, ["context.test", "context.run_id", "context.worktree: required field missing"]),
+    ],
+)
+def test_malformed_contexts_raise_format_error_naming_the_path(
+    context: object, names: list[str]
+) -> None:
+    with pytest.raises(FormatError) as caught:
+        load_record(with_context_data(context))
+    for name in names:
+        assert name in str(caught.value)
+
+
+def test_context_problems_are_reported_with_the_other_field_problems() -> None:
+    data = with_context_data({**GOOD, "worktree": {**GOOD_WORKTREE, "path": 5}})
+    data.update(created_at="yesterday", state="gone", record_id="")
+    with pytest.raises(FormatError) as caught:
+        load_record(data)
+    message = str(caught.value)
+    for name in ("record_id", "context.worktree.path", "created_at", "state"):
+        assert name in message
+
+
+def test_a_missing_or_null_context_is_no_context() -> None:
+    assert load_record(with_context_data(None)).context is None
+    assert load_record(make_resource().to_dict()).context is None
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("1.0/*.jsonl")), ids=lambda p: p.name)
+def test_schema_1_0_records_load_with_no_context(path: pathlib.Path) -> None:
+    for line in path.read_text().splitlines():
+        assert "context" not in json.loads(line)
+        assert load_record(line).context is None
+
+
+def test_a_later_minor_may_add_keys_inside_the_context() -> None:
+    context = {**GOOD, "xdist_worker": "gw3", "worktree": {**GOOD_WORKTREE, "dirty": True}}
+    data = {**with_context_data(context), "schema_version": "1.7", "added_in_1_7": 1}
+    loaded = load_record(data)
+    assert loaded.context == CONTEXT
+    assert loaded.to_dict()["context"] == GOOD  # what this release does not know is dropped
+
+
+# --- TimingStatsRecord ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"count": 0}, ValueError, "count must be an int >= 1, got 0"),
+        ({"count": -3}, ValueError, "count must be an int >= 1"),
+        ({"count": True}, TypeError, "count must be an int >= 1, got True"),
+        ({"count": 2.0}, TypeError, "count must be an int"),
+        ({"total": float("nan")}, ValueError, "total must be a finite number >= 0"),
+        ({"p99": float("inf")}, ValueError, "p99 must be a finite number >= 0"),
+        ({"min": -0.5}, ValueError, "min must be a finite number >= 0"),
+        ({"stdev": "0.1"}, TypeError, "stdev must be a number of seconds"),
+        ({"max": False}, TypeError, "max must be a number of seconds"),
+        ({"operation": ""}, ValueError, "operation must be a non-empty str"),
+        ({"operation": 5}, TypeError, "operation must be a non-empty str"),
+        ({"timestamp": float("nan")}, ValueError, "timestamp must be finite"),
+    ],
+)
+def test_timing_stats_record_rejects_bad_fields(
+    changes: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        make_stats(**changes)
+
+
+def test_timing_stats_record_accepts_ints_for_seconds_and_reads_like_a_dict() -> None:
+    record = make_stats(total=3, min=0)
+    assert record["total"] == 3 and record["operation"] == "parse"
+    assert list(record) == DOCUMENTED_FIELDS[TimingStatsRecord]
+    assert load_record(record.to_json()) == record
+
+
+def test_timing_stats_fields_are_those_of_timing_stats_plus_timestamp() -> None:
+    names = [field.name for field in attrs.fields(TimingStats)]
+    assert [field.name for field in attrs.fields(TimingStatsRecord)] == [*names, "timestamp"]
+
+
+def test_from_stats_round_trips() -> None:
+    stats = TimingStats.from_samples("parse", [0.25, 0.5, 0.125, 2.0])
+    before = time.time()
+    record = TimingStatsRecord.from_stats(stats)
+    assert before <= record.timestamp <= time.time()
+    for field in attrs.fields(TimingStats):
+        assert record[field.name] == getattr(stats, field.name)
+    again = load_record(record.to_json())
+    assert again == record and isinstance(again, TimingStatsRecord)
+    assert TimingStatsRecord.from_stats(stats, timestamp=12.5).timestamp == 12.5
+
+
+@given(
+    st.text(min_size=1, max_size=10),
+    st.lists(st.floats(min_value=0, max_value=1e6), min_size=1, max_size=20),
+)
+def test_from_stats_of_any_samples_round_trips(operation: str, samples: list[float]) -> None:
+    record = TimingStatsRecord.from_stats(TimingStats.from_samples(operation, samples), 1.0)
+    assert load_record(record.to_json()) == record
+    assert math.isclose(record.total, math.fsum(samples))
+
+
+def test_from_stats_refuses_what_is_not_timing_stats() -> None:
+    with pytest.raises(TypeError, match="stats must be a TimingStats, got dict"):
+        TimingStatsRecord.from_stats({"operation": "x"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="timestamp must be a number"):
+        TimingStatsRecord.from_stats(TimingStats.from_samples("x", [1.0]), "now")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "names"),
+    [
+        ({"count": "3"}, ["count: expected an integer, got a string"]),
+        ({"count": True}, ["count: expected an integer, got a boolean"]),
+        ({"count": 2.5}, ["count: expected an integer, got the number 2.5"]),
+        ({"count": 0}, ["count must be an int >= 1"]),
+        ({"p95": -1}, ["p95 must be a finite number >= 0"]),
+        ({"operation": ""}, ["operation must be a non-empty str"]),
+    ],
+)
+def test_reading_a_bad_timing_stats_record_names_the_field(
+    changes: dict[str, Any], names: list[str]
+) -> None:
+    with pytest.raises(FormatError) as caught:
+        load_record({**make_stats().to_dict(), **changes})
+    for name in names:
+        assert name in str(caught.value)
+
+
+@pytest.mark.parametrize("field", DOCUMENTED_FIELDS[TimingStatsRecord])
+def test_every_timing_stats_field_is_required(field: str) -> None:
+    data = make_stats().to_dict()
+    del data[field]
+    with pytest.raises(FormatError, match=f"{field}: required field missing"):
+        load_record(data)
+
+
+def test_an_integral_number_is_an_integer_as_in_json_schema() -> None:
+    data = make_stats().to_dict()
+    data["count"] = 3.0
+    data["producer"] = {**data["producer"], "pid": 4242.0}  # type: ignore[dict-item]
+    loaded = load_record(data)
+    assert loaded["count"] == 3 and type(loaded["count"]) is int
+
+
+# --- the 1.1 golden files -------------------------------------------------------------------
+
+
+def golden_1_1(name: str) -> list[dict[str, Any]]:
+    lines = GOLDEN.joinpath("1.1", f"{name}.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_golden_1_1_files_hold_the_cases_they_are_for() -> None:
+    everything = [data for name in DOCUMENTED_FIELDS_BY_TYPE for data in golden_1_1(name)]
+    contexts = [data.get("context") for data in everything]
+    assert None in contexts  # records without a context
+    assert any(c and c["worktree"] and c["worktree"]["branch"] is None for c in contexts)
+    assert any(c and c["worktree"] is None for c in contexts)
+    assert {data["schema_version"] for data in everything} == {"1.1"}
+    assert "leaked" in {data["state"] for data in golden_1_1("resource")}
+    for data in everything:
+        loaded = load_record(data)
+        expected = data.get("context")
+        assert (loaded.context.to_dict() if loaded.context else None) == expected
+
+
+def test_this_release_writes_the_shape_of_the_1_1_golden_files() -> None:
+    """A change to the written shape must come with a new schema version."""
+    now = {
+        "error_context": make_error_context(chained_error()),
+        "config_change": make_event(),
+        "resource": make_resource(),
+        "timing_stats": make_stats(),
+    }
+    assert set(now) == set(DOCUMENTED_FIELDS_BY_TYPE)
+    for name, record in now.items():
+        goldens = golden_1_1(name)
+        with_context = next(g for g in goldens if g.get("context", {}).get("worktree"))
+        without = next(g for g in goldens if "context" not in g)
+        written = record.with_context(CONTEXT).to_dict()
+        assert list(written) == list(with_context), name  # same keys, same order
+        assert list(record.to_dict()) == list(without), name
+        context = written["context"]
+        assert isinstance(context, dict) and list(context) == list(with_context["context"])
+        assert list(GOOD_WORKTREE) == list(with_context["context"]["worktree"])
+        assert set(record.producer) == set(with_context["producer"])
+
+
+def test_resource_golden_records_keep_the_released_at_rule() -> None:
+    for data in golden_1_1("resource"):
+        record = load_record(data)
+        assert isinstance(record, ResourceRecord)
+        assert (record.released_at is not None) == (record.state == "released")
