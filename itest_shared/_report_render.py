@@ -1,0 +1,372 @@
+"""The report's two outputs: the JSON document made from the counters, and its markdown form.
+
+Kept apart from the aggregation in ``report``: counting has to be fast and
+lean, while this side only runs once, over the (small) counters.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from .report import ReportAggregator, TimingTotals, WorktreeStats
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _ranked(counter: Mapping[K, int], name: Callable[[K], Any] = str) -> list[tuple[K, int]]:
+    """Items by count, highest first, then by name: the same input always reads the same."""
+    return sorted(counter.items(), key=lambda item: (-item[1], name(item[0])))
+
+
+def _labels(worktrees: Mapping[str | None, WorktreeStats]) -> dict[str | None, str]:
+    """Branch, else the path's last part; the full path for worktrees whose labels clash."""
+    from .report import NO_WORKTREE
+
+    base: dict[str | None, str] = {}
+    for key, stats in worktrees.items():
+        if key is None:
+            base[key] = NO_WORKTREE
+        else:
+            base[key] = stats.branch or os.path.basename(key.rstrip("/\\")) or key
+    clashes = Counter(base.values())
+    return {
+        key: key if key is not None and clashes[label] > 1 else label for key, label in base.items()
+    }
+
+
+def _matches(name: str, key: str | None, label: str, stats: WorktreeStats) -> bool:
+    if name == label or name in stats.branches:
+        return True
+    return key is not None and name in (key, os.path.basename(key.rstrip("/\\")))
+
+
+def _timings(timings: Mapping[str, TimingTotals]) -> list[dict[str, Any]]:
+    return [timings[operation].to_json(operation) for operation in sorted(timings)]
+
+
+def _worktree(key: str | None, label: str, stats: WorktreeStats) -> dict[str, Any]:
+    from .report import TOP_ERROR_TYPES
+
+    return {
+        "label": label,
+        "path": key,
+        "branch": stats.branch,
+        "records": stats.records,
+        "records_by_type": dict(sorted(stats.by_type.items())),
+        "not_analysed": {
+            "malformed": stats.malformed,
+            "unknown_major": stats.unknown_major,
+            "unknown_type": stats.unknown_type,
+        },
+        "runs": sorted(stats.runs),
+        "tests": len(stats.tests),
+        "errors": {
+            "total": sum(stats.error_types.values()),
+            "by_boundary": [
+                {"source": source, "target": target, "count": count}
+                for (source, target), count in _ranked(stats.boundaries, repr)
+            ],
+            "top_error_types": [
+                {"error_type": error_type, "count": count}
+                for error_type, count in _ranked(stats.error_types)[:TOP_ERROR_TYPES]
+            ],
+        },
+        "leaked_resources": {
+            "total": sum(stats.leaked.values()),
+            "by_owner": [
+                {"owner_module": owner, "resource_type": kind, "count": count}
+                for (owner, kind), count in _ranked(stats.leaked, repr)
+            ],
+        },
+        "config_changes": {
+            "total": sum(stats.config_paths.values()),
+            "by_path": [
+                {"config_path": path, "count": count} for path, count in _ranked(stats.config_paths)
+            ],
+        },
+        "timings": _timings(stats.timings),
+        "package_versions": dict(sorted(stats.package_versions.items())),
+        "schema_versions": dict(sorted(stats.schema_versions.items())),
+        "schema_majors": sorted(stats.majors),
+    }
+
+
+def _warnings(shown: Sequence[tuple[str, WorktreeStats]]) -> list[str]:
+    from .report import ANALYSED_MAJORS
+
+    majors = sorted({major for _, stats in shown for major in stats.majors})
+    unknown = [str(major) for major in majors if major not in ANALYSED_MAJORS]
+    reads = ", ".join(f"{major}.x" for major in ANALYSED_MAJORS)
+    warnings = []
+    if len(majors) > 1:
+        parts = ", ".join(
+            f"{label} on {' and '.join(str(major) for major in sorted(stats.majors))}"
+            for label, stats in shown
+            if stats.majors
+        )
+        warnings.append(f"worktrees are on different schema majors: {parts}")
+    if unknown:
+        warnings.append(
+            f"records of schema major {', '.join(unknown)} are counted but not analysed:"
+            f" this itest-shared reads schema {reads}; upgrade it to analyse them"
+        )
+    return warnings
+
+
+def make_document(
+    aggregator: ReportAggregator, *, store: str, runs: list[str], worktree: str | None
+) -> dict[str, Any]:
+    """Turn the counters into the report document; ReportError if ``worktree`` matches none."""
+    from .report import ReportError, TimingTotals
+
+    labels = _labels(aggregator.worktrees)
+    # By label, with the records that have no worktree last.
+    order = sorted(aggregator.worktrees, key=lambda key: (key is None, labels[key]))
+    if worktree is not None:
+        kept = [
+            key for key in order if _matches(worktree, key, labels[key], aggregator.worktrees[key])
+        ]
+        if not kept:
+            seen = "; ".join(
+                labels[key] if key is None or labels[key] == key else f"{labels[key]} ({key})"
+                for key in order
+            )
+            raise ReportError(f"no worktree matches {worktree!r}; worktrees seen: {seen or 'none'}")
+        order = kept
+    shown = [(labels[key], aggregator.worktrees[key]) for key in order]
+    merged: dict[str, TimingTotals] = {}
+    for _, stats in shown:
+        for operation, totals in stats.timings.items():
+            merged.setdefault(operation, TimingTotals()).merge(totals)
+    return {
+        "report": "itest-shared",
+        "report_version": 1,
+        "store": store,
+        "runs": runs,
+        "worktree_filter": worktree,
+        "records": sum(stats.records for _, stats in shown),
+        "warnings": _warnings(shown),
+        "worktrees": [_worktree(key, labels[key], aggregator.worktrees[key]) for key in order],
+        "timings": _timings(merged),
+        "problems": {
+            "total": aggregator.problem_count,
+            "shown": [
+                {"path": str(problem.path), "line": problem.line, "reason": problem.reason}
+                for problem in aggregator.problems
+            ],
+        },
+    }
+
+
+# --- markdown -----------------------------------------------------------------
+
+
+def _cell(value: object) -> str:
+    # A '|' or a line break in a module name would split the table.
+    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _code(value: object) -> str:
+    return f"`{_cell(value)}`" if value != "" else "``"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric: bool) -> list[str]:
+    align = "---:" if numeric else "---"
+    lines = [
+        "| " + " | ".join(_cell(h) for h in header) + " |",
+        "|" + "---|" + f"{align}|" * (len(header) - 1),
+    ]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _seconds(value: float) -> str:
+    if value >= 1 or value == 0:
+        return f"{value:.3f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3f} ms"
+    return f"{value * 1e6:.1f} µs"
+
+
+def _side_by_side(
+    title: str,
+    worktrees: Sequence[Mapping[str, Any]],
+    rows_of: Callable[[Mapping[str, Any]], Mapping[str, int]],
+    by_name: bool = False,
+) -> list[str]:
+    """A table with one row per key and one count column per worktree."""
+    per_worktree = [rows_of(worktree) for worktree in worktrees]
+    totals: Counter[str] = Counter()
+    for counts in per_worktree:
+        totals.update(counts)
+    if not totals:
+        return ["_none_"]
+    header = [title, *(worktree["label"] for worktree in worktrees)]
+    keys = sorted(totals) if by_name else [key for key, _ in _ranked(totals)]
+    rows = [[key, *(counts.get(key, 0) for counts in per_worktree)] for key in keys]
+    return _table(header, rows, numeric=True)
+
+
+def _boundaries(worktree: Mapping[str, Any]) -> dict[str, int]:
+    return {
+        f"{b['source']} -> {b['target']}": b["count"] for b in worktree["errors"]["by_boundary"]
+    }
+
+
+def _leaks(worktree: Mapping[str, Any]) -> dict[str, int]:
+    by_owner = worktree["leaked_resources"]["by_owner"]
+    return {f"{leak['owner_module']} ({leak['resource_type']})": leak["count"] for leak in by_owner}
+
+
+def _configs(worktree: Mapping[str, Any]) -> dict[str, int]:
+    return {
+        change["config_path"]: change["count"] for change in worktree["config_changes"]["by_path"]
+    }
+
+
+def _versions(worktree: Mapping[str, Any]) -> dict[str, int]:
+    counts = {f"package {v}": n for v, n in worktree["package_versions"].items()}
+    counts.update({f"schema {v}": n for v, n in worktree["schema_versions"].items()})
+    return counts
+
+
+def _overview(worktrees: Sequence[Mapping[str, Any]]) -> list[str]:
+    header = ["", *(worktree["label"] for worktree in worktrees)]
+    types = sorted({t for worktree in worktrees for t in worktree["records_by_type"]})
+    rows: list[list[object]] = [
+        ["path", *(_code(w["path"]) if w["path"] else "—" for w in worktrees)]
+    ]
+    rows += [[t, *(w["records_by_type"].get(t, 0) for w in worktrees)] for t in types]
+    rows.append(["**records**", *(w["records"] for w in worktrees)])
+    for reason in ("malformed", "unknown_major", "unknown_type"):
+        if any(w["not_analysed"][reason] for w in worktrees):
+            label = f"not analysed: {reason.replace('_', ' ')}"
+            rows.append([label, *(w["not_analysed"][reason] for w in worktrees)])
+    rows.append(["runs", *(len(w["runs"]) for w in worktrees)])
+    rows.append(["tests (distinct)", *(w["tests"] for w in worktrees)])
+    return _table(header, rows, numeric=True)
+
+
+def _top_errors(worktrees: Sequence[Mapping[str, Any]]) -> list[str]:
+    tops = [worktree["errors"]["top_error_types"] for worktree in worktrees]
+    depth = max((len(top) for top in tops), default=0)
+    if depth == 0:
+        return ["_none_"]
+    rows = [
+        [
+            rank + 1,
+            *(
+                f"{_code(top[rank]['error_type'])} ({top[rank]['count']})"
+                if rank < len(top)
+                else ""
+                for top in tops
+            ),
+        ]
+        for rank in range(depth)
+    ]
+    return _table(["#", *(worktree["label"] for worktree in worktrees)], rows, numeric=False)
+
+
+def _timing_rows(document: Mapping[str, Any]) -> list[str]:
+    if not document["timings"]:
+        return ["_none_"]
+    header = [
+        "operation",
+        "worktree",
+        "records",
+        "count",
+        "mean",
+        "min",
+        "max",
+        "worst p95",
+        "worst p99",
+    ]
+    rows = []
+    for merged in document["timings"]:
+        operation = merged["operation"]
+        entries = [
+            (worktree["label"], timing)
+            for worktree in document["worktrees"]
+            for timing in worktree["timings"]
+            if timing["operation"] == operation
+        ]
+        if len(entries) > 1:
+            entries.append(("**all worktrees**", merged))
+        for label, t in entries:
+            rows.append(
+                [
+                    _code(operation),
+                    label,
+                    t["records"],
+                    t["count"],
+                    _seconds(t["mean"]),
+                    _seconds(t["min"]),
+                    _seconds(t["max"]),
+                    _seconds(t["worst_p95"]),
+                    _seconds(t["worst_p99"]),
+                ]
+            )
+    return _table(header, rows, numeric=False)
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    """Return the report document as indented JSON text, ending in a newline."""
+    import json
+
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def render_markdown(document: Mapping[str, Any]) -> str:
+    """Return the report document as markdown, one column per worktree in every table."""
+    worktrees = document["worktrees"]
+    runs = document["runs"]
+    out = ["# itest-shared report", ""]
+    out.append(
+        f"Store: {_code(document['store'])} · runs: {', '.join(runs) if runs else 'none'}"
+        f" · records: {document['records']:,} · worktrees: {len(worktrees)}"
+    )
+    out.append("")
+    for warning in document["warnings"]:
+        out += [f"> **WARNING:** {warning}", ""]
+    if document["records"] == 0:
+        out += [f"no records in {document['store']}", ""]
+    else:
+        out += ["## Records by type", "", *_overview(worktrees), ""]
+        out += ["## Errors by module boundary", ""]
+        out += [*_side_by_side("source -> target", worktrees, _boundaries), ""]
+        out += ["### Top error types (top 5 per worktree)", "", *_top_errors(worktrees), ""]
+        out += ["## Leaked resources", ""]
+        out += [*_side_by_side("owner module (resource type)", worktrees, _leaks), ""]
+        out += ["## Config changes", ""]
+        out += [*_side_by_side("config path", worktrees, _configs), ""]
+        out += ["## Timing per operation", ""]
+        out += [
+            "Merged timing_stats records: count and total are sums, mean = total / count,"
+            " min and max the extremes. Percentiles cannot be merged exactly: worst p95 and"
+            " worst p99 are the highest of any one record.",
+            "",
+            *_timing_rows(document),
+            "",
+        ]
+        out += [
+            "## Versions seen",
+            "",
+            *_side_by_side("version", worktrees, _versions, by_name=True),
+            "",
+        ]
+    problems = document["problems"]
+    if problems["total"]:
+        shown = problems["shown"]
+        more = f", the first {len(shown)} shown" if len(shown) < problems["total"] else ""
+        out += ["## Problems", ""]
+        out.append(f"skipped or not analysed {problems['total']:,} lines{more}:")
+        out.append("")
+        for problem in shown:
+            where = f"{problem['path']}:{problem['line']}" if problem["line"] else problem["path"]
+            out.append(f"- {_code(where)}: {_cell(problem['reason'])}")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,215 @@
+"""The ``itest-shared`` command: ``report``, ``validate`` and ``schema``.
+
+Also run as ``python -m itest_shared``. Exit status: 0 success, 1 bad records
+found by ``validate``, 2 usage errors (bad arguments, a missing store, an
+unknown run or schema type). Errors go to stderr as ``itest-shared: error: ...``.
+
+.. versionadded:: 1.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+__all__ = ["main"]
+
+PROG = "itest-shared"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors in the ``itest-shared: error: ...`` form of the other errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{PROG}: error: {message}\n")
+
+
+class _UsageError(Exception):
+    """A usage problem found after parsing; exits with status 2."""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from ._envelope import package_version
+
+    parser = _Parser(
+        prog=PROG,
+        description="Report on, validate and describe itest-shared record stores.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    report = commands.add_parser(
+        "report",
+        help="summarise a record store across worktrees",
+        description=(
+            "Summarise the records of a store, one column per worktree: record counts, errors"
+            " by module boundary, leaked resources, config changes, timings, versions seen."
+            " Reads the store as a stream: memory does not grow with the number of records."
+        ),
+    )
+    report.add_argument(
+        "store",
+        nargs="?",
+        metavar="STORE",
+        help="the store directory (default: the directory every worktree of the current"
+        " repository shares, where the pytest plugin records by default)",
+    )
+    report.add_argument(
+        "--format",
+        choices=("markdown", "json"),
+        default="markdown",
+        help="output format (default: markdown); json keys are documented in itest_shared.report",
+    )
+    report.add_argument(
+        "--worktree",
+        metavar="NAME",
+        help="only the worktree(s) whose label, branch, path or folder name is NAME",
+    )
+    report.add_argument("--run", metavar="ID", help="only this run (default: every run)")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check every line of record files",
+        description=(
+            "Check every line of record files (a directory means every *.jsonl under it)."
+            " Each bad line is printed as FILE:LINE: REASON; exit status 1 if any line is bad"
+            " or a file cannot be read."
+        ),
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="record file or directory")
+
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of record types",
+        description="Print the JSON Schema of one record type, or of all as {record_type: schema}.",
+    )
+    schema.add_argument("type", nargs="?", metavar="TYPE", help="record type (default: all)")
+    return parser
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    from .report import ReportError, build_report, render_json, render_markdown
+
+    if args.store is None:
+        from .coordination import shared_directory
+
+        store = shared_directory()
+    else:
+        store = Path(args.store)
+        if not store.exists():
+            raise _UsageError(f"store {str(store)!r} does not exist")
+        if not store.is_dir():
+            raise _UsageError(f"store {str(store)!r} is not a directory")
+    if args.run is not None:
+        from .store import check_run_id
+
+        try:
+            check_run_id(args.run)
+        except ValueError as error:
+            raise _UsageError(f"--run: {error}") from None
+    try:
+        document = build_report(store, run=args.run, worktree=args.worktree)
+    except ReportError as error:
+        raise _UsageError(str(error)) from None
+    if args.format == "json":
+        out.write(render_json(document))
+        if document["records"] == 0:
+            print(f"{PROG}: no records in {document['store']}", file=sys.stderr)
+    else:
+        out.write(render_markdown(document))
+    return 0
+
+
+def _record_files(names: Sequence[str]) -> Iterator[Path]:
+    """Each FILE as given; each directory as its *.jsonl files, recursively, sorted."""
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.jsonl") if p.is_file())
+            if not found:
+                print(f"{PROG}: warning: no *.jsonl files under {name}", file=sys.stderr)
+            yield from found
+        else:
+            yield path  # a missing file is reported by validate_file as unreadable
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in ``path``, a last line without its newline included; 0 if unreadable."""
+    lines = 0
+    last = b"\n"
+    try:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return 0
+    return lines + (last != b"\n")
+
+
+def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    from .store import validate_file
+
+    files = lines = bad = unreadable = 0
+    for path in _record_files(args.files):
+        files += 1
+        for problem in validate_file(path):
+            out.write(f"{problem}\n")
+            if problem.line == 0:
+                unreadable += 1
+            else:
+                bad += 1
+        lines += _count_lines(path)
+    summary = f"{files:,} files, {lines:,} lines checked: {bad:,} bad"
+    if unreadable:
+        summary += f", {unreadable:,} files unreadable"
+    print(summary, file=sys.stderr)
+    return 1 if bad or unreadable else 0
+
+
+def _schema(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from .schema import json_schema, json_schemas
+
+    if args.type is None:
+        schemas: object = json_schemas()
+    else:
+        try:
+            schemas = json_schema(args.type)
+        except ValueError as error:
+            raise _UsageError(str(error)) from None
+    out.write(json.dumps(schemas, indent=2) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``itest-shared`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:
+        # --help, --version and argparse's usage errors: return the status, not exit,
+        # so main() can be called in-process.
+        return done.code if isinstance(done.code, int) else 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    run = {"report": _report, "validate": _validate, "schema": _schema}[args.command]
+    try:
+        return run(args, sys.stdout)
+    except _UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `itest-shared report | head`: the reader left. Point stdout at devnull so
+        # the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1

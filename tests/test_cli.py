@@ -1,0 +1,267 @@
+"""Tests for the ``itest-shared`` command: report, validate, schema, help and exit statuses.
+
+Mostly in-process through ``main([...])``; a few runs of ``python -m itest_shared``
+and of the installed console script check the entry points themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from itest_shared._envelope import package_version
+from itest_shared.cli import main
+from itest_shared.formats import ConfigChangeEvent, ResourceRecord
+from itest_shared.store import TORN_LAST_LINE, RecordStore
+
+from .test_report import FEATURE, build_store, config
+
+HANG = 60.0  # only stops a hang; never a speed claim
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    build_store(tmp_path / "store")
+    return tmp_path / "store"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# --- report -------------------------------------------------------------------
+
+
+def test_report_json(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "report", str(store), "--format", "json")
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["records"] == 18
+    assert [w["label"] for w in document["worktrees"]] == ["feature-b", "main", "(no worktree)"]
+    assert document["problems"]["total"] == 2
+
+
+def test_report_markdown_is_the_default(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "report", str(store))
+    assert status == 0
+    assert out.startswith("# itest-shared report")
+    assert "| feature-b | main |" in out
+    assert "WARNING:** worktrees are on different schema majors" in out
+    assert TORN_LAST_LINE in out
+
+
+def test_report_filters(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "report", str(store), "--format", "json", "--worktree", FEATURE)
+    assert status == 0
+    assert [w["label"] for w in json.loads(out)["worktrees"]] == ["feature-b"]
+    status, out, _ = run(capsys, "report", str(store), "--format=json", "--run", "run-1")
+    assert status == 0
+    assert json.loads(out)["runs"] == ["run-1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--run", "../x"], "--run: run_id must be 1-128 characters"),
+        (["--run", "run-9"], "unknown run 'run-9'; runs in"),
+        (["--worktree", "nope"], "no worktree matches 'nope'; worktrees seen: feature-b"),
+        (["--format", "xml"], "invalid choice: 'xml' (choose from"),
+    ],
+)
+def test_report_usage_errors_exit_2(
+    store: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    status, out, err = run(capsys, "report", str(store), *args)
+    assert status == 2
+    assert out == ""
+    assert "itest-shared: error: " in err and message in err
+
+
+def test_report_store_must_be_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(capsys, "report", str(tmp_path / "missing"))
+    assert status == 2 and "does not exist" in err and err.startswith("itest-shared: error:")
+    (tmp_path / "file").write_text("x")
+    status, _, err = run(capsys, "report", str(tmp_path / "file"))
+    assert status == 2 and "is not a directory" in err
+
+
+def test_report_of_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "report", str(tmp_path))
+    assert status == 0 and f"no records in {tmp_path}" in out
+    status, out, err = run(capsys, "report", str(tmp_path), "--format", "json")
+    assert status == 0 and json.loads(out)["records"] == 0
+    assert "no records in" in err  # stdout stays pure JSON
+
+
+def test_report_defaults_to_the_shared_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from itest_shared.coordination import shared_directory
+
+    project = tmp_path / "project"  # not a git repository: .itest-shared under it
+    project.mkdir()
+    monkeypatch.chdir(project)
+    with RecordStore(shared_directory()).writer("r") as writer:
+        writer.write(config("from_default"))
+    status, out, _ = run(capsys, "report", "--format", "json")
+    assert status == 0
+    document = json.loads(out)
+    assert document["store"] == str(shared_directory())
+    paths = document["worktrees"][0]["config_changes"]["by_path"]
+    assert paths == [{"config_path": "from_default", "count": 1}]
+
+
+# --- validate -----------------------------------------------------------------
+
+
+def good_lines() -> list[str]:
+    """Two valid records, as the record classes write them."""
+    resource = ResourceRecord(
+        resource_id="w1", resource_type="process", owner_module="m", created_at=1.0
+    )
+    change = ConfigChangeEvent(
+        config_path="timeout", old_value=1, new_value=2, affected_modules=["m"], timestamp=2.0
+    )
+    return [resource.to_json(), change.to_json()]
+
+
+def test_validate_reports_each_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = good_lines()
+    wrong_type = json.loads(second)
+    wrong_type["timestamp"] = "yesterday"
+    future = json.loads(first)
+    future["schema_version"] = "2.0"
+    path = tmp_path / "records.jsonl"
+    lines = [first, json.dumps(wrong_type), second, json.dumps(future)]
+    path.write_text("\n".join(lines) + "\n" + first[:30])  # torn last line
+    status, out, err = run(capsys, "validate", str(path))
+    assert status == 1
+    reported = out.splitlines()
+    assert [line.split(": ", 1)[0] for line in reported] == [f"{path}:2", f"{path}:4", f"{path}:5"]
+    assert "timestamp" in reported[0]
+    assert "unsupported schema_version '2.0'" in reported[1]
+    assert reported[2].endswith(TORN_LAST_LINE)
+    assert err.strip() == "1 files, 5 lines checked: 3 bad"
+
+
+def test_validate_good_files_and_directories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nested = tmp_path / "records" / "run-1"
+    nested.mkdir(parents=True)
+    for name in ("b.jsonl", "a.jsonl"):
+        (nested / name).write_text("\n".join(good_lines()) + "\n")
+    (nested / "notes.txt").write_text("not a record file")
+    status, out, err = run(capsys, "validate", str(tmp_path))
+    assert (status, out) == (0, "")
+    assert err.strip() == "2 files, 4 lines checked: 0 bad"
+    # A directory's files come sorted, so bad lines come in file order.
+    (nested / "a.jsonl").write_text("[]\n")
+    (nested / "b.jsonl").write_text("{}\n")
+    status, out, _ = run(capsys, "validate", str(tmp_path))
+    assert status == 1
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        str(nested / "a.jsonl"),
+        str(nested / "b.jsonl"),
+    ]
+
+
+def test_validate_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "missing.jsonl"
+    status, out, err = run(capsys, "validate", str(missing))
+    assert status == 1
+    assert out == f"{missing}: cannot read: No such file or directory\n"
+    assert "1 files unreadable" in err
+
+
+def test_validate_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "validate")
+    assert status == 2
+    assert "itest-shared: error: the following arguments are required: FILE" in err
+
+
+# --- schema -------------------------------------------------------------------
+
+
+def test_schema_of_every_type(capsys: pytest.CaptureFixture[str]) -> None:
+    from itest_shared.schema import json_schemas
+
+    status, out, _ = run(capsys, "schema")
+    assert status == 0
+    schemas = json.loads(out)
+    assert schemas == json.loads(json.dumps(json_schemas()))
+    assert {"error_context", "config_change", "resource"} <= set(schemas)
+
+
+def test_schema_of_one_type(capsys: pytest.CaptureFixture[str]) -> None:
+    from itest_shared.schema import json_schema
+
+    status, out, _ = run(capsys, "schema", "resource")
+    assert status == 0
+    assert json.loads(out) == json.loads(json.dumps(json_schema("resource")))
+    assert out.startswith('{\n  "')  # indented for reading
+
+
+def test_schema_of_an_unknown_type(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "schema", "nope")
+    assert status == 2 and out == ""
+    assert err.startswith("itest-shared: error: ") and "resource" in err
+
+
+# --- help, version, entry points ---------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["report"], ["validate"], ["schema"]])
+def test_help(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    status, out, _ = run(capsys, *command, "--help")
+    assert status == 0
+    assert out.startswith(f"usage: itest-shared {' '.join(command)}".rstrip())
+
+
+def test_version_and_no_command(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--version")
+    assert (status, out) == (0, f"itest-shared {package_version()}\n")
+    status, out, err = run(capsys, "frobnicate")
+    assert status == 2 and "invalid choice: 'frobnicate'" in err
+    status, out, err = run(capsys)
+    assert status == 2 and "report" in err and "validate" in err
+
+
+def test_python_dash_m(store: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "itest_shared", "report", str(store), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["records"] == 18
+
+
+def test_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "itest-shared"
+    assert script.exists(), f"console script not installed at {script}"
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(good_lines()) + "\n")
+    done = subprocess.run(
+        [str(script), "validate", str(good)], capture_output=True, text=True, timeout=HANG
+    )
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{}\n")
+    done = subprocess.run(
+        [str(script), "validate", str(bad)], capture_output=True, text=True, timeout=HANG
+    )
+    assert done.returncode == 1
+    assert done.stdout.startswith(f"{bad}:1: ")
+    done = subprocess.run([str(script), "report", str(tmp_path / "nope")], capture_output=True,
+                          text=True, timeout=HANG)  # fmt: skip
+    assert done.returncode == 2 and "itest-shared: error:" in done.stderr
