@@ -22,6 +22,15 @@ if TYPE_CHECKING:
         ConfigChangeObserver,
         ConfigChangeTracker,
     )
+    from .coordination import (
+        WorktreeLock,
+        WorktreeLockTimeout,
+        clear_shared,
+        current_worktree,
+        shared_directory,
+        shared_once,
+        worktree_lock,
+    )
     from .errors import ErrorPropagationMixin
     from .exceptions import (
         FormatError,
@@ -38,7 +47,10 @@ if TYPE_CHECKING:
         ErrorContext,
         ExceptionInfo,
         Record,
+        RecordContext,
         ResourceRecord,
+        TimingStatsRecord,
+        WorktreeInfo,
         load_record,
     )
     from .leaks import (
@@ -61,8 +73,18 @@ if TYPE_CHECKING:
         TimingStats,
         UnknownOperationError,
     )
+    from .recording import Recorder
     from .resources import ResourceTracker
     from .samples import sample_code_files
+    from .schema import (
+        json_schema,
+        json_schemas,
+    )
+    from .store import (
+        RecordStore,
+        RecordWriter,
+        validate_file,
+    )
     from .tracking import (
         ErrorTrackingContext,
         HandlerRecursionError,
@@ -89,6 +111,10 @@ _EXPORTS = {
     "ParallelTestEnvironment": ".parallel",
     "PerformanceMonitor": ".perf",
     "Record": ".formats",
+    "RecordContext": ".formats",
+    "RecordStore": ".store",
+    "RecordWriter": ".store",
+    "Recorder": ".recording",
     "ResourceMonitor": ".monitor",
     "ResourceRecord": ".formats",
     "ResourceStateError": ".exceptions",
@@ -97,13 +123,25 @@ _EXPORTS = {
     "TestFileGenerator": ".files",
     "ThreadSafeCounter": ".perf",
     "TimingStats": ".perf",
+    "TimingStatsRecord": ".formats",
     "UnknownOperationError": ".perf",
     "UnknownResourceError": ".exceptions",
     "UnretrievedTaskError": ".aio",
     "UnsafePathError": ".files",
     "WorkerError": ".parallel",
+    "WorktreeInfo": ".formats",
+    "WorktreeLock": ".coordination",
+    "WorktreeLockTimeout": ".coordination",
+    "clear_shared": ".coordination",
+    "current_worktree": ".coordination",
+    "json_schema": ".schema",
+    "json_schemas": ".schema",
     "load_record": ".formats",
     "sample_code_files": ".samples",
+    "shared_directory": ".coordination",
+    "shared_once": ".coordination",
+    "validate_file": ".store",
+    "worktree_lock": ".coordination",
 }
 
 __all__ = [
@@ -126,6 +164,10 @@ __all__ = [
     "ParallelTestEnvironment",
     "PerformanceMonitor",
     "Record",
+    "RecordContext",
+    "RecordStore",
+    "RecordWriter",
+    "Recorder",
     "ResourceMonitor",
     "ResourceRecord",
     "ResourceStateError",
@@ -134,14 +176,26 @@ __all__ = [
     "TestFileGenerator",
     "ThreadSafeCounter",
     "TimingStats",
+    "TimingStatsRecord",
     "UnknownOperationError",
     "UnknownResourceError",
     "UnretrievedTaskError",
     "UnsafePathError",
     "WorkerError",
+    "WorktreeInfo",
+    "WorktreeLock",
+    "WorktreeLockTimeout",
     "__version__",
+    "clear_shared",
+    "current_worktree",
+    "json_schema",
+    "json_schemas",
     "load_record",
     "sample_code_files",
+    "shared_directory",
+    "shared_once",
+    "validate_file",
+    "worktree_lock",
 ]
 
 

@@ -13,16 +13,20 @@ run almost nothing.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
+from . import _plugin_recording
+
 if TYPE_CHECKING:
     from .aio import AsyncTestRunner
     from .config import ConfigChangeTracker
+    from .coordination import WorktreeLock
     from .files import TestFileGenerator
+    from .formats import Record
     from .leaks import LeakSnapshot
     from .monitor import ResourceMonitor
     from .parallel import ParallelTestEnvironment
@@ -116,6 +120,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " (default: ini itest_leak_audit; or mark single tests with @pytest.mark.leak_audit)",
     )
     parser.addini("itest_leak_audit", "audit every test for leaks", type="bool", default=False)
+    _plugin_recording.add_options(parser, group)
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -143,6 +148,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
     config.stash[SETTINGS] = _settings(config)
+    _plugin_recording.configure(config)
 
 
 # -- the leak audit ---------------------------------------------------------------------
@@ -216,6 +222,7 @@ def error_tracking_context(request: pytest.FixtureRequest) -> Iterator[ErrorTrac
     finally:
         del request.node.stash[_TRACKING]
         context.deactivate()
+        _plugin_recording.record(request.node, context.get_error_chain)
 
 
 @pytest.fixture
@@ -225,21 +232,29 @@ def itest_module_map() -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def config_change_tracker(itest_module_map: dict[str, list[str]]) -> ConfigChangeTracker:
+def config_change_tracker(
+    request: pytest.FixtureRequest, itest_module_map: dict[str, list[str]]
+) -> Iterator[ConfigChangeTracker]:
     """A ConfigChangeObserver whose ``change_log`` list fills as config changes."""
     from .config import ConfigChangeTracker
 
-    return ConfigChangeTracker(itest_module_map)
+    tracker = ConfigChangeTracker(itest_module_map)
+    yield tracker
+    _plugin_recording.record(
+        request.node, lambda: [*tracker.get_change_log(), *tracker.get_observer_errors()]
+    )
 
 
 @pytest.fixture
-def resource_monitor() -> Iterator[ResourceMonitor]:
+def resource_monitor(request: pytest.FixtureRequest) -> Iterator[ResourceMonitor]:
     """A ResourceTracker with ``assert_no_leaks``; resources still active at teardown fail."""
     from .monitor import ResourceMonitor
 
     monitor = ResourceMonitor()
     yield monitor
     leaked = monitor.finish()
+    # Every life, leaks marked "leaked": recorded before the leak fails the test.
+    _plugin_recording.record(request.node, monitor.get_all_resources)
     if leaked:
         pytest.fail(monitor.describe_leaks(leaked), pytrace=False)
 
@@ -315,8 +330,69 @@ def thread_safe_counter() -> ThreadSafeCounter:
 
 
 @pytest.fixture
-def performance_monitor() -> PerformanceMonitor:
-    """A PerformanceMonitor on time.perf_counter."""
+def performance_monitor(request: pytest.FixtureRequest) -> Iterator[PerformanceMonitor]:
+    """A PerformanceMonitor on time.perf_counter; its statistics are recorded at teardown."""
     from .perf import PerformanceMonitor
 
-    return PerformanceMonitor()
+    monitor = PerformanceMonitor()
+    yield monitor
+
+    def statistics() -> list[Record]:
+        from .formats import TimingStatsRecord
+
+        return [TimingStatsRecord.from_stats(s) for s in monitor.get_all_stats().values()]
+
+    _plugin_recording.record(request.node, statistics)
+
+
+class HeldLock:
+    """A worktree lock the ``worktree_lock`` fixture acquired; ``with`` or ``release()`` frees it.
+
+    .. versionadded:: 1.2
+    """
+
+    def __init__(self, lock: WorktreeLock) -> None:
+        self.lock = lock
+        self.released = False
+
+    def release(self) -> None:
+        """Give the lock back now rather than at teardown; idempotent."""
+        if not self.released:
+            self.released = True
+            self.lock.release()
+
+    def __enter__(self) -> HeldLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"<HeldLock {self.lock.name!r}{' released' if self.released else ''}>"
+
+
+@pytest.fixture
+def worktree_lock(request: pytest.FixtureRequest) -> Iterator[Callable[..., HeldLock]]:
+    """Acquire a lock shared by every worktree of the repository; released at teardown.
+
+    ``worktree_lock("ports", timeout=10)`` waits up to ``timeout`` seconds, then
+    raises WorktreeLockTimeout naming the holder. The lock is held until the
+    test's teardown; ``with worktree_lock("ports"):`` holds it for the block, and
+    ``.release()`` gives it back early. Call it from the test's own thread.
+    """
+    from .coordination import DEFAULT_LOCK_TIMEOUT, shared_directory
+    from .coordination import worktree_lock as make_lock
+
+    directory = shared_directory(request.config.rootpath)
+    taken: list[HeldLock] = []
+
+    def acquire(name: str, timeout: float | None = DEFAULT_LOCK_TIMEOUT) -> HeldLock:
+        lock = make_lock(name, timeout, directory=directory)
+        lock.acquire()
+        taken.append(HeldLock(lock))
+        return taken[-1]
+
+    yield acquire
+    # Newest first, as nested holds are given back.
+    for held in reversed(taken):
+        held.release()

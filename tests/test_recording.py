@@ -1,0 +1,306 @@
+"""``--itest-record``: what the fixtures record, where, with which context; xdist; worktree_lock."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import textwrap
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from itest_shared.coordination import clear_git_cache
+from itest_shared.formats import (
+    ConfigChangeEvent,
+    ErrorContext,
+    ResourceRecord,
+    TimingStatsRecord,
+    WorktreeInfo,
+    load_record,
+)
+from itest_shared.recording import Recorder, new_run_id
+from itest_shared.store import RecordStore, check_run_id
+
+from .test_fixtures import CONFTEST, INI
+
+# One test that makes a record of every kind: an error crossing modules, a config
+# change, a released and a leaked resource (the leak fails it), two timed operations.
+EVERY_KIND = textwrap.dedent(
+    """
+    def test_every_kind(error_tracking_context, config_change_tracker, resource_monitor,
+                        performance_monitor):
+        try:
+            raise ValueError("bad chunk")
+        except ValueError as error:
+            error_tracking_context.capture_and_propagate(
+                "chunker", "parser", error, operation="parse"
+            )
+        config_change_tracker.on_config_change("parser.timeout", 5, 10)
+        resource_monitor.track_resource("pool.worker", "process", "kept")
+        resource_monitor.track_resource("pool.worker", "process", "released")
+        resource_monitor.release_resource("released")
+        for _ in range(3):
+            with performance_monitor.measure("parse"):
+                pass
+        performance_monitor.record("index", 0.25)
+
+    def test_nothing_recorded():
+        pass
+    """
+)
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A worktree (not a git repository) whose conftest.py loads the plugin."""
+    pytester.makeini(INI)
+    pytester.makeconftest(CONFTEST)
+    clear_git_cache()
+    return pytester
+
+
+def read_store(directory: pathlib.Path) -> tuple[list[Any], list[str]]:
+    """Every record of the store, loaded (the full format check), and the run ids."""
+    store = RecordStore(directory)
+    report = store.read()
+    records = [load_record(data) for data, _ in report]
+    assert report.problems == []
+    return records, store.runs()
+
+
+def test_every_kind_of_record_is_written_with_its_test_run_and_worktree(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    result = suite.runpytest("--itest-record=store")
+    result.assert_outcomes(passed=2, errors=1)  # the leaked resource fails teardown
+    records, runs = read_store(suite.path / "store")
+    assert len(runs) == 1
+    kinds = Counter(type(record).__name__ for record in records)
+    assert kinds == {
+        "ErrorContext": 1,
+        "ConfigChangeEvent": 1,
+        "ResourceRecord": 2,
+        "TimingStatsRecord": 2,
+    }
+    worktree = WorktreeInfo(path=suite.path, branch=None, commit=None)
+    for record in records:
+        assert record.context is not None
+        assert record.context.test == "test_suite.py::test_every_kind"
+        assert record.context.run_id == runs[0]
+        assert record.context.worktree == worktree
+    (error,) = [r for r in records if isinstance(r, ErrorContext)]
+    assert (error.source_module, error.target_module, error.error_type) == (
+        "chunker",
+        "parser",
+        "ValueError",
+    )
+    (change,) = [r for r in records if isinstance(r, ConfigChangeEvent)]
+    assert (change.config_path, change.old_value, change.new_value) == ("parser.timeout", 5, 10)
+    states = {r.resource_id: r.state for r in records if isinstance(r, ResourceRecord)}
+    assert states == {"kept": "leaked", "released": "released"}
+    stats = {r.operation: r for r in records if isinstance(r, TimingStatsRecord)}
+    assert stats["parse"].count == 3 and stats["index"].count == 1
+    assert stats["index"].total == 0.25
+    result.stdout.fnmatch_lines(
+        [f"itest-shared: 6 records written to {suite.path / 'store'} (run {runs[0]})"]
+    )
+
+
+def test_without_the_option_nothing_is_recorded_or_said(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    result = suite.runpytest()
+    result.assert_outcomes(passed=2, errors=1)
+    assert not (suite.path / ".itest-shared").exists()
+    assert "itest-shared:" not in result.stdout.str()
+
+
+def test_outside_git_the_default_store_is_dot_itest_shared_under_the_rootdir(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    sub = suite.mkdir("sub")
+    os.chdir(sub)  # pytester restores the working directory afterwards
+    # Run from a subdirectory: the store still goes under the rootdir. (The path
+    # comes first: "--itest-record PATH" would take PATH as the store directory.)
+    result = suite.runpytest(str(suite.path), "--itest-record")
+    result.assert_outcomes(passed=2, errors=1)
+    records, _ = read_store(suite.path / ".itest-shared")
+    assert len(records) == 6
+    result.stdout.fnmatch_lines([f"itest-shared: 6 records written to {suite.path}*"])
+
+
+def test_inside_git_the_default_store_is_in_the_common_git_directory(
+    suite: pytest.Pytester,
+) -> None:
+    git(suite.path, "init", "-q", "-b", "main")
+    suite.makepyfile(test_suite=EVERY_KIND)
+    suite.runpytest("--itest-record").assert_outcomes(passed=2, errors=1)
+    records, _ = read_store(suite.path / ".git" / "itest-shared")
+    assert len(records) == 6
+    assert {r.context.worktree.branch for r in records} == {"main"}
+
+
+def test_the_ini_keys_turn_recording_on_and_choose_the_directory(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    suite.makeini(INI + "itest_record = true\nitest_record_dir = records-here\n")
+    suite.runpytest().assert_outcomes(passed=2, errors=1)
+    records, _ = read_store(suite.path / "records-here")
+    assert len(records) == 6
+    # The option's directory wins over the ini's.
+    suite.runpytest("--itest-record=elsewhere").assert_outcomes(passed=2, errors=1)
+    assert len(read_store(suite.path / "elsewhere")[0]) == 6
+
+
+def test_each_run_is_a_run_of_its_own(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    for _ in range(2):
+        suite.runpytest("--itest-record=store").assert_outcomes(passed=2, errors=1)
+    records, runs = read_store(suite.path / "store")
+    assert len(runs) == 2
+    assert Counter(r.context.run_id for r in records) == {runs[0]: 6, runs[1]: 6}
+
+
+def test_a_store_path_that_is_a_file_is_a_usage_error(suite: pytest.Pytester) -> None:
+    suite.makepyfile("def test_it(): pass")
+    suite.path.joinpath("taken").write_text("")
+    result = suite.runpytest("--itest-record=taken")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--itest-record*taken exists and is not a directory*"])
+
+
+def test_the_option_is_documented_in_help(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--itest-record=[[]DIR[]]*", "*itest_record_dir*"])
+
+
+def test_under_xdist_every_worker_writes_to_one_run(suite: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    suite.makepyfile(
+        textwrap.dedent(
+            """
+            import os
+            import pytest
+
+            @pytest.mark.parametrize("n", range(6))
+            def test_worker(performance_monitor, resource_monitor, n):
+                performance_monitor.record("work", n / 10)
+                resource_monitor.track_resource("m", "file", f"r{n}")
+                resource_monitor.release_resource(f"r{n}")
+                assert os.environ["PYTEST_XDIST_WORKER"].startswith("gw")
+            """
+        )
+    )
+    result = suite.runpytest_subprocess("-n", "2", "--itest-record=store")
+    result.assert_outcomes(passed=6)
+    records, runs = read_store(suite.path / "store")
+    assert len(runs) == 1 and len(records) == 12
+    assert {r.context.run_id for r in records} == set(runs)
+    # Both workers wrote (one file each), and every test's records carry its node id.
+    assert len(RecordStore(suite.path / "store").files()) == 2
+    tests = Counter(r.context.test for r in records)
+    assert tests == {
+        f"test_under_xdist_every_worker_writes_to_one_run.py::test_worker[{n}]": 2 for n in range(6)
+    }
+    result.stdout.fnmatch_lines([f"itest-shared: 12 records written to *store (run {runs[0]})"])
+
+
+# -- Recorder and run ids ---------------------------------------------------------------
+
+
+def test_run_ids_are_valid_unique_and_sort_by_time() -> None:
+    ids = [new_run_id() for _ in range(200)]
+    assert len(set(ids)) == 200
+    for run_id in ids:
+        assert check_run_id(run_id) == run_id
+
+
+def test_the_recorder_refuses_bad_input_and_writes_nothing(tmp_path: pathlib.Path) -> None:
+    worktree = WorktreeInfo(path=tmp_path, branch=None, commit=None)
+    with pytest.raises(TypeError, match="store must be a RecordStore"):
+        Recorder(tmp_path, "run", worktree)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="worktree must be a WorktreeInfo"):
+        Recorder(RecordStore(tmp_path), "run", "here")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="run_id must be"):
+        Recorder(RecordStore(tmp_path), "../run", worktree)
+    recorder = Recorder(RecordStore(tmp_path), "run", worktree)
+    good = ResourceRecord("r", "file", "m", created_at=1.0)
+    with pytest.raises(TypeError, match=r"records\[1\] must be a Record.*got dict"):
+        recorder.record([good, {"resource_id": "r"}], test="t")  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="test must be a str"):
+        recorder.record([good], test=5)  # type: ignore[arg-type]
+    assert recorder.records_written == 0 and RecordStore(tmp_path).files() == []
+    assert recorder.record([good], test="t") == 1
+    recorder.close()
+    ((data, _),) = list(RecordStore(tmp_path).read())
+    loaded = load_record(data)
+    assert loaded.record_id == good.record_id and loaded.context.test == "t"
+    assert good.context is None  # the caller's record is not changed
+
+
+# -- worktree_lock fixture --------------------------------------------------------------
+
+TRY_LOCK = """
+import sys
+from itest_shared.coordination import WorktreeLockTimeout, worktree_lock
+try:
+    with worktree_lock("ports", timeout=0.3, directory=sys.argv[1]):
+        print("acquired")
+except WorktreeLockTimeout as error:
+    print("timeout:", error)
+"""
+
+
+def test_the_worktree_lock_fixture_holds_until_teardown(suite: pytest.Pytester) -> None:
+    shared = suite.path / ".itest-shared"
+    suite.makepyfile(
+        textwrap.dedent(
+            f"""
+            import os, subprocess, sys
+
+            def other_process():
+                return subprocess.run(
+                    [sys.executable, "-c", {TRY_LOCK!r}, {str(shared)!r}],
+                    capture_output=True, text=True, check=True,
+                ).stdout
+
+            def test_held(worktree_lock):
+                worktree_lock("ports", timeout=5)
+                out = other_process()
+                assert out.startswith("timeout:") and f"held by pid {{os.getpid()}}" in out
+
+            def test_released_after_the_test_that_held_it():
+                assert other_process() == "acquired\\n"
+
+            def test_with_block_and_early_release(worktree_lock):
+                with worktree_lock("ports"):
+                    assert other_process().startswith("timeout:")
+                assert other_process() == "acquired\\n"
+                lock = worktree_lock("ports")
+                lock.release()
+                assert other_process() == "acquired\\n"
+            """
+        )
+    )
+    suite.runpytest().assert_outcomes(passed=3)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def git(cwd: pathlib.Path, *args: str) -> str:
+    """Run git quietly in ``cwd`` with a fixed identity; return its output."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
