@@ -304,3 +304,32 @@ def git(cwd: pathlib.Path, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_shared_once_computes_once_across_xdist_workers(suite: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    calls = suite.path / "calls.txt"
+    suite.makepyfile(
+        textwrap.dedent(
+            f"""
+            import os, time
+            import pytest
+            from itest_shared import shared_once
+
+            def build():
+                with open({str(calls)!r}, "a") as stream:
+                    stream.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
+                time.sleep(0.2)  # long enough for the other worker to arrive and wait
+                return {{"built_by": os.environ["PYTEST_XDIST_WORKER"]}}
+
+            @pytest.mark.parametrize("n", range(6))
+            def test_uses_the_value(n):
+                value = shared_once("grammar", build)
+                assert value["built_by"].startswith("gw")
+                with open({str(calls)!r}) as stream:
+                    assert len(stream.read().splitlines()) == 1
+            """
+        )
+    )
+    suite.runpytest_subprocess("-n", "2").assert_outcomes(passed=6)
+    assert len(calls.read_text().splitlines()) == 1
