@@ -15,24 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import timeit
-from collections.abc import Callable
 from pathlib import Path
 
+from _timing import interleaved
 from filelock import FileLock
 
 from itest_shared.coordination import shared_once, worktree_lock
-
-
-def interleaved(
-    candidates: dict[str, Callable[[], object]], number: int, repeat: int
-) -> dict[str, float]:
-    """Best per-call time of each candidate, measured in turns so machine drift hits all alike."""
-    best = dict.fromkeys(candidates, float("inf"))
-    for _ in range(repeat):
-        for name, func in candidates.items():
-            best[name] = min(best[name], min(timeit.repeat(func, number=number, repeat=1)) / number)
-    return best
 
 
 def report(title: str, times: dict[str, float], baseline: str) -> None:

@@ -16,19 +16,15 @@ import statistics
 import subprocess
 import sys
 import time
-import timeit
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+from _timing import best_per_call
+
 from itest_shared import ErrorPropagationMixin, ResourceTracker
 
 DEPTH = 20
-
-
-def best_per_call(func: Callable[[], object], number: int, repeat: int) -> float:
-    """Fastest mean time of one call over ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(func, number=number, repeat=repeat)) / number
 
 
 def raise_through(depth: int) -> None:
