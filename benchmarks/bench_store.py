@@ -9,6 +9,8 @@ Run: ``python benchmarks/bench_store.py`` (``--quick`` for a short run).
    Records/s of each, and the ratio. Measured three times: writers given ready
    JSON lines (str, checked by parsing), dicts (the store serialises them), and
    ready lines in batches of 20 through ``write_many`` (one ``os.write`` each).
+   A second baseline appends the lines after checking each with ``json.loads``,
+   the check ``write(str)`` makes: most of the gap to the plain append is that.
 2. Reading: ``RecordStore.read()`` over the 4N written records against
    ``for line in open(...)`` + ``json.loads`` over the plain file.
 """
@@ -106,6 +108,23 @@ def bench_plain_write(path: Path, count: int) -> float:
     return len(lines) / (time.perf_counter() - began)
 
 
+def bench_plain_write_checked(path: Path, count: int) -> float:
+    """Records/s of one process appending the lines after checking each with json.loads.
+
+    What ``write(str)`` does besides the file: it refuses a line that is not one
+    JSON object. Shows how much of the gap to the plain append is that check.
+    """
+    lines = [line_of(make_record(w, i)) for w in range(PROCESSES) for i in range(count)]
+    began = time.perf_counter()
+    with open(path, "a", encoding="utf-8") as stream:
+        for line in lines:
+            if not isinstance(json.loads(line), dict):
+                raise SystemExit("not an object")
+            stream.write(line)
+        stream.flush()
+    return len(lines) / (time.perf_counter() - began)
+
+
 def bench_plain_write_per_line(path: Path, count: int) -> float:
     """Records/s of one process making one os.write per line: the plain file at equal durability."""
     lines = [line_of(make_record(w, i)).encode() for w in range(PROCESSES) for i in range(count)]
@@ -151,6 +170,8 @@ def main() -> None:
                 # Interleaved in each round, so drift of the machine hits both alike.
                 plain = bench_plain_write(base / "plain.jsonl", count)
                 per_line = bench_plain_write_per_line(base / "per-line.jsonl", count)
+                checked = bench_plain_write_checked(base / "checked.jsonl", count)
+                results.setdefault("write-checked", []).append(checked)
                 results.setdefault("write-per-line", []).append(per_line)
                 stored = bench_store_write(base / "store", count, kind)
                 results.setdefault(f"write-{kind}", []).append(stored)
@@ -167,6 +188,11 @@ def main() -> None:
     print(
         f"plain os.write per line, 1 proc  : {per_line:12,.0f} records/s"
         f"   ratio {per_line / plain:.2f}x (the syscall a SIGKILL-safe write costs)"
+    )
+    checked = best["write-checked"]
+    print(
+        f"plain append + json.loads check  : {checked:12,.0f} records/s"
+        f"   ratio {checked / plain:.2f}x (the check write(str) makes of every line)"
     )
     for kind in ("str", "dict", "batch"):
         rate = best[f"write-{kind}"]
