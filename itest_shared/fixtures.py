@@ -393,6 +393,13 @@ def worktree_lock(request: pytest.FixtureRequest) -> Iterator[Callable[..., Held
         return taken[-1]
 
     yield acquire
-    # Newest first, as nested holds are given back.
+    # Newest first, as nested holds are given back; one failing release (a lock
+    # taken in another thread) must not keep the others held.
+    failures: list[Exception] = []
     for held in reversed(taken):
-        held.release()
+        try:
+            held.release()
+        except Exception as error:
+            failures.append(error)
+    if failures:
+        raise failures[0]

@@ -333,3 +333,39 @@ def test_shared_once_computes_once_across_xdist_workers(suite: pytest.Pytester) 
     )
     suite.runpytest_subprocess("-n", "2").assert_outcomes(passed=6)
     assert len(calls.read_text().splitlines()) == 1
+
+
+def test_a_lock_taken_in_another_thread_does_not_keep_the_others_held(
+    suite: pytest.Pytester,
+) -> None:
+    shared = suite.path / ".itest-shared"
+    suite.makepyfile(
+        textwrap.dedent(
+            f"""
+            import subprocess, sys, threading
+
+            def other_process(name):
+                script = {TRY_LOCK!r}.replace('"ports"', repr(name))
+                return subprocess.run(
+                    [sys.executable, "-c", script, {str(shared)!r}],
+                    capture_output=True, text=True, check=True,
+                ).stdout
+
+            def test_wrong_thread(worktree_lock):
+                worktree_lock("ports")
+                thread = threading.Thread(target=worktree_lock, args=("cache",))
+                thread.start()
+                thread.join()
+
+            def test_after():
+                assert other_process("ports") == "acquired\\n"
+            """
+        )
+    )
+    result = suite.runpytest()
+    # The lock of the other thread cannot be released from teardown: an error
+    # that says so; the test's own lock is released all the same.
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*RuntimeError: worktree_lock 'cache' is not held by this thread*"]
+    )
