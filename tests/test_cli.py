@@ -265,3 +265,56 @@ def test_console_script(tmp_path: Path) -> None:
     done = subprocess.run([str(script), "report", str(tmp_path / "nope")], capture_output=True,
                           text=True, timeout=HANG)  # fmt: skip
     assert done.returncode == 2 and "itest-shared: error:" in done.stderr
+
+
+def test_validate_and_report_take_any_bytes(tmp_path: Path) -> None:
+    """Whatever a record file holds, validate names bad lines and report never fails."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    good = ResourceRecord("r", "file", "m", created_at=1.0).to_json().encode()
+    lines = st.lists(
+        st.one_of(
+            st.just(good),
+            st.binary(max_size=40).filter(lambda b: b"\n" not in b),
+            st.builds(lambda cut: good[:cut], st.integers(0, len(good))),
+        ),
+        max_size=6,
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(lines=lines, ending=st.sampled_from([b"\n", b""]))
+    def check(lines: list[bytes], ending: bytes) -> None:
+        run_dir = tmp_path / "store" / "records" / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path = run_dir / "w.jsonl"
+        content = b"\n".join(lines) + (ending if lines else b"")
+        path.write_bytes(content)
+        status, printed = run_captured("validate", str(path))
+        bad = [line for line in printed.splitlines() if line]
+        assert all(line.startswith(f"{path}:") for line in bad), bad
+        numbers = [int(line.removeprefix(f"{path}:").split(":", 1)[0]) for line in bad]
+        # What a reader must see: every line but a whole good record is bad, and
+        # so is a good record without its newline at the very end (torn).
+        pieces = content.split(b"\n")
+        complete, last = pieces[:-1], pieces[-1]
+        expected = [n for n, piece in enumerate(complete, 1) if piece != good]
+        if last:
+            expected.append(len(pieces))
+        assert numbers == expected, (bad, content)
+        assert status == (1 if expected else 0)
+        status, _ = run_captured("report", str(tmp_path / "store"), "--format", "json")
+        assert status == 0
+
+    check()
+
+
+def run_captured(*argv: str) -> tuple[int, str]:
+    """Run main() in-process with stdout captured; return the status and what it printed."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue()
