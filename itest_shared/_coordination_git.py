@@ -54,12 +54,15 @@ def _git(start: Path, *args: str) -> str | None:
 
 
 def shared_directory(start: Path | str | os.PathLike[str] | None = None) -> Path:
-    """Return (and create) the directory every worktree of ``start``'s repository shares.
+    """Return the directory every worktree of ``start``'s repository shares.
 
     Inside git it is ``<git common dir>/itest-shared``: git keeps one common
     directory for all worktrees of a repository, so no configuration is needed.
     Outside git (or without git installed) it is ``<start>/.itest-shared``.
     ``start`` defaults to the current directory; results are cached per start.
+    Nothing is created: what writes there (locks, once-values, the record
+    store) creates its own folder, so asking, as ``itest-shared report`` does,
+    leaves no trace.
     """
     root = _resolve_start(start)
     with _cache_lock:
@@ -70,7 +73,6 @@ def shared_directory(start: Path | str | os.PathLike[str] | None = None) -> Path
     # git prints the common dir relative to the directory it ran in (".git",
     # "../.git") for the main worktree and absolute for linked ones.
     result = (root / common).resolve() / SHARED_DIR_NAME if common else root / FALLBACK_DIR_NAME
-    result.mkdir(parents=True, exist_ok=True)
     with _cache_lock:
         _shared_dirs[root] = result
     return result

@@ -101,6 +101,18 @@ def test_report_of_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "no records in" in err  # stdout stays pure JSON
 
 
+def test_report_with_no_store_yet_leaves_no_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itest_shared.coordination import clear_git_cache
+
+    clear_git_cache()
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run(capsys, "report")
+    assert status == 0 and f"no records in {tmp_path / '.itest-shared'}" in out
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_report_defaults_to_the_shared_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

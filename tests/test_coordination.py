@@ -169,7 +169,7 @@ def test_shared_directory_is_the_same_from_every_worktree(repo: tuple[Path, Path
     assert shared_directory(main) == expected
     assert shared_directory(wt2) == expected
     assert shared_directory(main / "sub") == expected
-    assert expected.is_dir()
+    assert not expected.exists()  # asking creates nothing; writers make their own folders
 
 
 def test_shared_directory_defaults_to_cwd(
@@ -181,7 +181,7 @@ def test_shared_directory_defaults_to_cwd(
 
 def test_shared_directory_outside_git(outside_git: Path) -> None:
     assert shared_directory(outside_git) == outside_git / ".itest-shared"
-    assert (outside_git / ".itest-shared").is_dir()
+    assert not (outside_git / ".itest-shared").exists()
     assert current_worktree(outside_git) == WorktreeInfo(outside_git, None, None)
 
 
