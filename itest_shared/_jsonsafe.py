@@ -113,3 +113,15 @@ def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
         return _tagged(value)
     finally:
         active.discard(id(value))
+
+
+def json_kind(value: object) -> str:
+    """Name what a decoded JSON value is, for error messages: ``"the number 5"``, ``"an array"``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    names: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
+    return names.get(type(value), f"a {type(value).__name__}")

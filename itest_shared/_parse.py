@@ -16,6 +16,7 @@ from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn
 
 from ._envelope import SCHEMA_VERSION_RE, SUPPORTED_MAJORS
+from ._jsonsafe import json_kind
 from .exceptions import FormatError, SchemaVersionError
 from .formats import (
     RECORD_TYPES,
@@ -30,19 +31,10 @@ from .formats import (
 _MAX_NESTING = 200
 
 
-def _kind(value: object) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"the number {value!r}"
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
 def _expect_str(value: object, _: object) -> str:
     if isinstance(value, str):
         return value
-    raise TypeError(f"expected a string, got {_kind(value)}")
+    raise TypeError(f"expected a string, got {json_kind(value)}")
 
 
 def _is_int(value: object) -> bool:
@@ -56,12 +48,12 @@ def _is_int(value: object) -> bool:
 def _expect_int(value: object, _: object) -> int:
     if isinstance(value, (int, float)) and _is_int(value):
         return int(value)
-    raise TypeError(f"expected an integer, got {_kind(value)}")
+    raise TypeError(f"expected an integer, got {json_kind(value)}")
 
 
 def _expect_number(value: object, _: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"expected a number, got {_kind(value)}")
+        raise TypeError(f"expected a number, got {json_kind(value)}")
     if not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {value!r}")
     return value
@@ -70,7 +62,7 @@ def _expect_number(value: object, _: object) -> float:
 def _expect_object(value: object, _: object) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
-    raise TypeError(f"expected an object, got {_kind(value)}")
+    raise TypeError(f"expected an object, got {json_kind(value)}")
 
 
 def _is_sequence_type(kind: Any) -> bool:
@@ -89,7 +81,7 @@ def _converter() -> cattrs.Converter:
 
     def structure_sequence(value: object, kind: Any) -> Any:
         if not isinstance(value, list):
-            raise TypeError(f"expected an array, got {_kind(value)}")
+            raise TypeError(f"expected an array, got {json_kind(value)}")
         item_type = get_args(kind)[0]
         items = [converter.structure(item, item_type) for item in value]
         return tuple(items) if get_origin(kind) is tuple else items
@@ -167,7 +159,7 @@ def _as_object(data: Any) -> dict[str, Any]:
     elif isinstance(data, Mapping):
         data = dict(data)
     if not isinstance(data, dict):
-        raise FormatError(f"record must be a JSON object, got {_kind(data)}")
+        raise FormatError(f"record must be a JSON object, got {json_kind(data)}")
     _check_depth(data)
     return data
 
@@ -177,7 +169,7 @@ def _check_schema_version(data: dict[str, Any]) -> None:
         raise FormatError("schema_version: required field missing")
     version = data["schema_version"]
     if not isinstance(version, str):
-        raise FormatError(f"schema_version: expected a string, got {_kind(version)}")
+        raise FormatError(f"schema_version: expected a string, got {json_kind(version)}")
     match = SCHEMA_VERSION_RE.fullmatch(version)
     if match is None:
         raise FormatError(f"schema_version: expected 'MAJOR.MINOR', got {version!r}")
@@ -208,12 +200,12 @@ def _envelope_problems(data: dict[str, Any]) -> list[str]:
     if "record_id" not in data:
         problems.append("record_id: required field missing")
     elif not isinstance(record_id, str) or not record_id:
-        problems.append(f"record_id: expected a non-empty string, got {_kind(record_id)}")
+        problems.append(f"record_id: expected a non-empty string, got {json_kind(record_id)}")
     producer = data.get("producer")
     if "producer" not in data:
         problems.append("producer: required field missing")
     elif not isinstance(producer, dict):
-        problems.append(f"producer: expected an object, got {_kind(producer)}")
+        problems.append(f"producer: expected an object, got {json_kind(producer)}")
     else:
         for key, expected in (
             ("package_version", str),
@@ -227,7 +219,7 @@ def _envelope_problems(data: dict[str, Any]) -> list[str]:
             elif not (_is_int(value) if expected is int else isinstance(value, str)):
                 problems.append(
                     f"producer.{key}: expected {'an integer' if expected is int else 'a string'},"
-                    f" got {_kind(value)}"
+                    f" got {json_kind(value)}"
                 )
     return problems
 
@@ -237,7 +229,7 @@ def _optional_str(data: dict[str, Any], key: str, path: str, problems: list[str]
     if key not in data:
         problems.append(f"{path}.{key}: required field missing")
     elif value is not None and not isinstance(value, str):
-        problems.append(f"{path}.{key}: expected a string or null, got {_kind(value)}")
+        problems.append(f"{path}.{key}: expected a string or null, got {json_kind(value)}")
         return None
     return value
 
@@ -246,14 +238,14 @@ def _worktree(value: object, problems: list[str]) -> WorktreeInfo | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        problems.append(f"context.worktree: expected an object or null, got {_kind(value)}")
+        problems.append(f"context.worktree: expected an object or null, got {json_kind(value)}")
         return None
     before = len(problems)
     path = value.get("path")
     if "path" not in value:
         problems.append("context.worktree.path: required field missing")
     elif not isinstance(path, str):
-        problems.append(f"context.worktree.path: expected a string, got {_kind(path)}")
+        problems.append(f"context.worktree.path: expected a string, got {json_kind(path)}")
     branch = _optional_str(value, "branch", "context.worktree", problems)
     commit = _optional_str(value, "commit", "context.worktree", problems)
     if len(problems) > before:
@@ -267,7 +259,7 @@ def _context(data: dict[str, Any], problems: list[str]) -> RecordContext | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        problems.append(f"context: expected an object or null, got {_kind(value)}")
+        problems.append(f"context: expected an object or null, got {json_kind(value)}")
         return None
     # Keys this release does not know are ignored: a later 1.x may add some.
     before = len(problems)

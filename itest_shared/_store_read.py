@@ -14,6 +14,8 @@ from typing import IO, Any
 
 import attrs
 
+from ._jsonsafe import json_kind
+
 #: What a reader says of a last line without its newline. Every record a writer
 #: finished ends in ``\n``, so such a line is one whose write never completed.
 TORN_LAST_LINE = "torn last line (writer killed mid-write?)"
@@ -75,13 +77,6 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None, bool]]:
                 return
 
 
-def _kind(value: object) -> str:
-    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
-    if value is None:
-        return "null"
-    return names.get(type(value), "a number" if isinstance(value, float) else "a value")
-
-
 def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     """Decode one complete line; return ``(object, "")`` or ``(None, reason)``."""
     if not raw.strip():
@@ -93,7 +88,7 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
         return None, f"not valid JSON: {error}"
     if not isinstance(value, dict):
-        return None, f"not a JSON object: got {_kind(value)}"
+        return None, f"not a JSON object: got {json_kind(value)}"
     return value, ""
 
 

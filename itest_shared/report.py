@@ -48,6 +48,7 @@ from typing import Any, Final
 
 import attrs
 
+from ._jsonsafe import json_kind
 from ._report_render import make_document, render_json, render_markdown
 from ._store_read import Location, Problem, ReadReport
 
@@ -78,21 +79,10 @@ class _Malformed(Exception):
     """A needed field has the wrong type; the message names it."""
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    names: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
 def _need_str(record: Mapping[str, Any], name: str) -> str:
     value = record.get(name)
     if type(value) is not str:
-        raise _Malformed(f"{name}: expected a string, got {_kind(value)}")
+        raise _Malformed(f"{name}: expected a string, got {json_kind(value)}")
     return value
 
 
@@ -100,7 +90,7 @@ def _need_number(record: Mapping[str, Any], name: str) -> float:
     value = record.get(name)
     # json.loads accepts NaN and Infinity; a merged statistic must not.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _Malformed(f"{name}: expected a finite number, got {_kind(value)}")
+        raise _Malformed(f"{name}: expected a finite number, got {json_kind(value)}")
     return float(value)
 
 
@@ -145,7 +135,7 @@ def _timing_of(record: Mapping[str, Any]) -> tuple[str, TimingTotals]:
     operation = _need_str(record, "operation")
     count = record.get("count")
     if type(count) is not int or count < 1:
-        raise _Malformed(f"count: expected an integer >= 1, got {_kind(count)}")
+        raise _Malformed(f"count: expected an integer >= 1, got {json_kind(count)}")
     number = _need_number
     return operation, TimingTotals(
         1,
@@ -221,20 +211,22 @@ def _split_context(record: Mapping[str, Any]) -> tuple[str | None, str | None, s
     if context is None:  # schema 1.0 records have no context
         return None, None, None
     if type(context) is not dict:
-        raise _Malformed(f"context: expected an object or null, got {_kind(context)}")
+        raise _Malformed(f"context: expected an object or null, got {json_kind(context)}")
     test = context.get("test")
     if test is not None and type(test) is not str:
-        raise _Malformed(f"context.test: expected a string or null, got {_kind(test)}")
+        raise _Malformed(f"context.test: expected a string or null, got {json_kind(test)}")
     worktree = context.get("worktree")
     if worktree is None:
         return None, None, test
     if type(worktree) is not dict:
-        raise _Malformed(f"context.worktree: expected an object or null, got {_kind(worktree)}")
+        raise _Malformed(f"context.worktree: expected an object or null, got {json_kind(worktree)}")
     path, branch = worktree.get("path"), worktree.get("branch")
     if type(path) is not str:
-        raise _Malformed(f"context.worktree.path: expected a string, got {_kind(path)}")
+        raise _Malformed(f"context.worktree.path: expected a string, got {json_kind(path)}")
     if branch is not None and type(branch) is not str:
-        raise _Malformed(f"context.worktree.branch: expected a string or null, got {_kind(branch)}")
+        raise _Malformed(
+            f"context.worktree.branch: expected a string or null, got {json_kind(branch)}"
+        )
     return path, branch, test
 
 
@@ -288,7 +280,7 @@ class ReportAggregator:
             stats.branches[branch] += 1
         record_type = record.get("record_type")
         if type(record_type) is not str:
-            problem = _Malformed(f"record_type: expected a string, got {_kind(record_type)}")
+            problem = _Malformed(f"record_type: expected a string, got {json_kind(record_type)}")
             self._malformed(stats, "(invalid)", problem, location, run)
             return
         version = record.get("schema_version")
@@ -309,7 +301,7 @@ class ReportAggregator:
         try:
             producer = record.get("producer")
             if type(producer) is not dict:
-                raise _Malformed(f"producer: expected an object, got {_kind(producer)}")
+                raise _Malformed(f"producer: expected an object, got {json_kind(producer)}")
             package_version = _need_str(producer, "package_version")
             # A later minor may add record types: not errors, but nothing to analyse.
             known_type = record_type in _ANALYSED_TYPES
