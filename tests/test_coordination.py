@@ -43,6 +43,11 @@ import json, os, sys, time
 from itest_shared.coordination import shared_once, worktree_lock
 
 mode, args = sys.argv[1], sys.argv[2:]
+go = os.environ.get("GO_FILE")
+if go:  # start line: say we are ready, then wait for the test's signal
+    open(f"{go}.ready.{os.getpid()}", "w").close()
+    while not os.path.exists(go):
+        time.sleep(0.002)
 if mode == "count":
     counter, times, with_lock = args[0], int(args[1]), args[2] == "1"
     for _ in range(times):
@@ -70,11 +75,6 @@ elif mode == "once":
         time.sleep(pause)
         return {"pid": os.getpid(), "cwd": os.getcwd(), "pair": (1, 2)}
 
-    go = os.environ.get("GO_FILE")
-    if go:  # start line: say we are ready, then wait for the test's signal
-        open(f"{go}.ready.{os.getpid()}", "w").close()
-        while not os.path.exists(go):
-            time.sleep(0.002)
     print(json.dumps(shared_once(name, factory, timeout=60)))
 """
 
@@ -280,10 +280,19 @@ def test_processes_in_both_worktrees_exclude_each_other(
     counter = tmp_path / "counter"
     counter.write_text("0")
     times = 60 if with_lock else 20
+    go = tmp_path / "go"
     workers = [
-        start_worker(repo[i % 2], "count", str(counter), str(times), "1" if with_lock else "0")
+        start_worker(
+            repo[i % 2], "count", str(counter), str(times), "1" if with_lock else "0", go=go
+        )
         for i in range(4)
     ]
+    # All four start counting at once, so that the control really races.
+    deadline = time.monotonic() + HANG_GUARD
+    while len(list(tmp_path.glob("go.ready.*"))) < len(workers):
+        assert time.monotonic() < deadline, "the workers never got ready"
+        time.sleep(0.01)
+    go.touch()
     for worker in workers:
         finish(worker)
     total = int(counter.read_text())
