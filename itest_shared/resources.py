@@ -4,24 +4,168 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
 from .exceptions import ResourceStateError, UnknownResourceError
 from .formats import RESOURCE_STATES, ResourceRecord
 
-__all__ = ["ResourceTracker"]
+__all__ = ["ResourceTracker", "TrackedResource"]
 
-# One resource's life is a plain list: cheaper to make than a record or a dict,
-# so that track + release cost less than an unlocked dict-based tracker.
-# Records are built on demand and cached per status.
-_ID, _TYPE, _OWNER, _CREATED, _STATUS, _METADATA, _CLAIM, _CACHE = range(8)
-# _STATUS is one (state, released_at) tuple, replaced whole: a reader never sees
-# a state without its release time. _CLAIM is a one-item list whose item the
-# single transition out of "active" (release or leak) pops: list.pop is atomic,
-# so of any number of racing threads exactly one wins.
-_ACTIVE = ("active", None)
+# The documented keys of a resource record, in order. "released_at" is there
+# only once the resource is released, as in the documented dict.
+_KEYS = ("resource_id", "resource_type", "owner_module", "created_at", "state", "metadata")
+_KEYS_RELEASED = (*_KEYS, "released_at")
 _now = time.time
+# Guards what a life builds on first read (its metadata dict, its cached
+# record); reads are rare next to track and release, which never take it.
+_BUILD_LOCK = threading.Lock()
+
+
+class TrackedResource(Mapping[str, Any]):
+    """One resource's life as its tracker sees it now: what ``track_resource`` returns.
+
+    It reads like the documented resource dict, and stays current as the copied
+    prototype's dict did: ``res["state"]`` turns ``"released"`` and
+    ``"released_at" in res`` turns true when the resource is released, whoever
+    releases it. It is read-only; ``metadata`` is the tracker's own dict, so
+    changes to it show in later records. ``record()`` takes a
+    :class:`~itest_shared.formats.ResourceRecord` snapshot (what
+    ``get_resource_state`` returns and the store records). Compares equal to a
+    mapping (a dict, a ResourceRecord) with the same keys and values; two of
+    them are equal only if they are the same life.
+
+    .. versionadded:: 1.3
+    """
+
+    # Filled by ResourceTracker.track_resource without an __init__: creating
+    # this object is most of what tracking costs, and bench_core.py holds
+    # track + release to >= 1.0x the prototype's dict tracker.
+    __slots__ = (
+        "_cache",
+        "_created",
+        "_id",
+        "_metadata",
+        "_owner",
+        "_released",
+        "_state",
+        "_type",
+    )
+
+    _id: str
+    _type: str
+    _owner: str
+    _created: float
+    # Written released_at first, then state: a reader that sees "released"
+    # always finds its time.
+    _state: str
+    _released: float | None
+    _metadata: dict[str, Any] | None
+    _cache: tuple[str, float | None, ResourceRecord] | None
+
+    def __init__(self) -> None:
+        raise TypeError("TrackedResource objects are made by ResourceTracker.track_resource")
+
+    @property
+    def resource_id(self) -> str:
+        """The id the resource was tracked under."""
+        return self._id
+
+    @property
+    def resource_type(self) -> str:
+        """What kind of resource it is: ``"process"``, ``"file_handle"``, ``"lock"``..."""
+        return self._type
+
+    @property
+    def owner_module(self) -> str:
+        """The module that allocated it."""
+        return self._owner
+
+    @property
+    def created_at(self) -> float:
+        """When it was tracked (epoch seconds)."""
+        return self._created
+
+    @property
+    def state(self) -> str:
+        """``"active"``, ``"released"`` or ``"leaked"``, as of now."""
+        return self._state
+
+    @property
+    def released_at(self) -> float | None:
+        """When it was released (epoch seconds); None while active or once leaked."""
+        return getattr(self, "_released", None)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The resource's metadata: the tracker's own dict (changes show in later records)."""
+        metadata = getattr(self, "_metadata", None)
+        if metadata is None:
+            with _BUILD_LOCK:  # two first readers must get the same dict
+                metadata = getattr(self, "_metadata", None)
+                if metadata is None:
+                    metadata = self._metadata = {}
+        return metadata
+
+    def _keys(self) -> tuple[str, ...]:
+        return _KEYS_RELEASED if self._state == "released" else _KEYS
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._keys():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    # A live object hashes by identity; equality with another life is identity
+    # too, so equal objects always hash equal. Against a mapping (a dict, a
+    # ResourceRecord: neither hashable) it compares keys and values, as a dict would.
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TrackedResource):
+            return self is other
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self)!r})"
+
+    def record(self) -> ResourceRecord:
+        """Return a ResourceRecord snapshot of the resource now (the same one while unchanged)."""
+        with _BUILD_LOCK:
+            # A release writes its time before its state: a "released" state read
+            # here always finds its time, and a time without that state is a
+            # release still in progress, not yet visible.
+            state = self._state
+            released = getattr(self, "_released", None) if state == "released" else None
+            cached = getattr(self, "_cache", None)
+            if cached is not None and cached[0] == state and cached[1] == released:
+                snapshot: ResourceRecord = cached[2]
+                return snapshot
+            record = ResourceRecord(
+                resource_id=self._id,
+                resource_type=self._type,
+                owner_module=self._owner,
+                created_at=self._created,
+                state=state,  # type: ignore[arg-type]
+                metadata=getattr(self, "_metadata", None) or {},
+                released_at=released,
+            )
+            self._cache = (state, released, record)
+            return record
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Another process (or a copy) cannot follow this life: it gets the snapshot.
+        return self.record().__reduce__()
 
 
 def _as_name(name: str, value: object) -> str:
@@ -32,11 +176,17 @@ def _as_name(name: str, value: object) -> str:
     raise TypeError(f"{name} must be a string, got {value!r}")
 
 
-def _check_state_filter(state: str | None) -> None:
-    if state is not None and state not in RESOURCE_STATES:
+def _check_filter(name: str, value: object) -> str | None:
+    """A filter argument: falsy (None, "") means no filter, as in the prototype."""
+    if not value:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string or None, got {value!r}")
+    if name == "state" and value not in RESOURCE_STATES:
         raise ValueError(
-            f"state must be one of {', '.join(RESOURCE_STATES)} or None, got {state!r}"
+            f"state must be one of {', '.join(RESOURCE_STATES)} or None, got {value!r}"
         )
+    return value
 
 
 class ResourceTracker:
@@ -44,27 +194,32 @@ class ResourceTracker:
 
     Lifecycle rules:
 
-    * ``track_resource`` on an id that is active raises ResourceStateError and
-      keeps the first allocation; on an id that was released or leaked it starts
-      a new life under the same id (both lives stay in ``get_all_resources``).
+    * ``track_resource`` returns the resource's :class:`TrackedResource`. On an id
+      that is active it raises ResourceStateError and keeps the first allocation;
+      on an id that was released or leaked it starts a new life under the same id
+      (both lives stay in ``get_all_resources``).
     * ``release_resource`` on an unknown id raises UnknownResourceError (a
       KeyError); on an id that is already released or leaked it raises
       ResourceStateError (a ValueError). Neither changes any record.
     * ``get_resource_state`` on an unknown id returns None.
 
     All methods are thread-safe. Tracking and releasing take no lock: each step
-    that decides something is one operation on a built-in dict or list
-    (``setdefault``, ``pop``, ``append``), which CPython performs atomically
-    (under the GIL, and under the object's own lock in free-threaded builds).
-    The tests prove it under contention. Queries share one lock, for the record
-    cache and the id index.
+    that decides something is one operation on a built-in dict or set
+    (``setdefault``, ``remove``), which CPython performs atomically (under the
+    GIL, and under the object's own lock in free-threaded builds). The tests
+    prove it under contention. Queries share one lock, for the id index.
     """
 
     def __init__(self) -> None:
-        self._active: dict[str, list[Any]] = {}  # resource_id -> its active life
-        self._lives: list[list[Any]] = []  # every life, in allocation order
+        self._active: dict[str, TrackedResource] = {}  # resource_id -> its active life
+        self._lives: list[TrackedResource] = []  # every life, in allocation order
+        # The lives still active: the single transition out of "active" (release
+        # or leak) removes its life from here, and set.remove is atomic, so of any
+        # number of racing threads exactly one wins. (Lives hash by identity, so
+        # the set never runs Python code to compare two of them.)
+        self._unclaimed: set[TrackedResource] = set()
         self._query_lock = threading.Lock()
-        self._latest: dict[str, list[Any]] = {}  # resource_id -> its latest life
+        self._latest: dict[str, TrackedResource] = {}  # resource_id -> its latest life
         self._indexed = 0  # how many of _lives _latest has seen
 
     def track_resource(
@@ -73,8 +228,11 @@ class ResourceTracker:
         resource_type: str,
         resource_id: str,
         metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record that ``module`` allocated ``resource_id`` (of ``resource_type``) now."""
+    ) -> TrackedResource:
+        """Record that ``module`` allocated ``resource_id`` (of ``resource_type``) now; return it.
+
+        .. versionchanged:: 1.3 returns the TrackedResource (None before).
+        """
         # Exact type checks first: the common case costs three comparisons.
         if type(module) is not str:
             module = _as_name("module", module)
@@ -82,36 +240,41 @@ class ResourceTracker:
             resource_type = _as_name("resource_type", resource_type)
         if type(resource_id) is not str:
             resource_id = _as_name("resource_id", resource_id)
+        life = _new_life(TrackedResource)
         if metadata is not None:
             if not isinstance(metadata, Mapping):
                 raise TypeError(f"metadata must be a mapping or None, got {metadata!r}")
-            metadata = dict(metadata)  # the caller may change theirs later
-        life = [resource_id, resource_type, module, _now(), _ACTIVE, metadata, [True], None]
+            life._metadata = dict(metadata)  # the caller may change theirs later
+        # _metadata, _released and _cache stay unset until needed (readers fall
+        # back to None): three stores fewer on the path bench_core.py measures.
+        life._id = resource_id
+        life._type = resource_type
+        life._owner = module
+        life._created = _now()
+        life._state = "active"
+        # Claimable before anyone can find it: a release racing in right after
+        # the setdefault below must be able to claim it.
+        self._unclaimed.add(life)
         # The claim on the id: only one active life per id, whoever races.
         if self._active.setdefault(resource_id, life) is not life:
+            self._unclaimed.discard(life)
             raise ResourceStateError(resource_id, "active", "track")
         self._lives.append(life)
+        return life
 
     def release_resource(self, resource_id: str) -> None:
         """Mark ``resource_id`` released now."""
         life = self._active.get(resource_id)
         try:
-            life[_CLAIM].pop()  # type: ignore[index]
-        except (TypeError, IndexError):
-            # TypeError: no active life (None); IndexError: a racing release or
+            self._unclaimed.remove(life)  # type: ignore[arg-type]
+        except KeyError:
+            # No active life (None is never in the set), or a racing release or
             # leak claimed it first. (Inline, not a helper: this is the hot path.)
             self._refuse_release(resource_id)
-        life[_STATUS] = ("released", _now())  # type: ignore[index]
+        life._released = _now()  # type: ignore[union-attr]
+        life._state = "released"  # type: ignore[union-attr]
         # Only now may the id start a new life: until here it is still active.
         del self._active[resource_id]
-
-    @staticmethod
-    def _claim(life: list[Any]) -> bool:
-        try:
-            life[_CLAIM].pop()
-        except IndexError:
-            return False  # another thread released or leaked it first
-        return True
 
     def _refuse_release(self, resource_id: object) -> NoReturn:
         if not isinstance(resource_id, str):
@@ -120,7 +283,7 @@ class ResourceTracker:
             life = self._latest_life(resource_id)
         if life is None:
             raise UnknownResourceError(resource_id)
-        state = life[_STATUS][0]
+        state = life._state
         if state == "active":  # claimed an instant ago by a racing release or leak
             state = "being released or leaked by another thread"
         raise ResourceStateError(resource_id, state, "release")
@@ -130,66 +293,56 @@ class ResourceTracker:
         leaked = []
         with self._query_lock:
             for life in list(self._lives):
-                if (
-                    life[_STATUS] is _ACTIVE
-                    and (module is None or life[_OWNER] == module)
-                    and self._claim(life)
-                ):
-                    life[_STATUS] = ("leaked", None)
-                    del self._active[life[_ID]]
-                    leaked.append(self._record(life))
+                if life._state != "active" or (module is not None and life._owner != module):
+                    continue
+                try:
+                    self._unclaimed.remove(life)
+                except KeyError:
+                    continue  # another thread released it first
+                life._state = "leaked"
+                del self._active[life._id]
+                leaked.append(life.record())
         return leaked
 
     def get_resource_state(self, resource_id: str) -> ResourceRecord | None:
-        """Return the latest record of ``resource_id``, or None if it was never tracked."""
+        """Return a snapshot of the latest life of ``resource_id``, or None if never tracked."""
         with self._query_lock:
-            life = self._active.get(resource_id) or self._latest_life(resource_id)
-            return None if life is None else self._record(life)
+            life = self._active.get(resource_id)
+            if life is None:
+                life = self._latest_life(resource_id)
+        return None if life is None else life.record()
 
     def get_all_resources(
         self, module: str | None = None, state: str | None = None
     ) -> list[ResourceRecord]:
-        """Return the records (of ``module``, in ``state``) in allocation order."""
-        _check_state_filter(state)
-        with self._query_lock:
-            return [
-                self._record(life)
-                for life in list(self._lives)
-                if (module is None or life[_OWNER] == module)
-                and (state is None or life[_STATUS][0] == state)
-            ]
+        """Return snapshots of the lives (of ``module``, in ``state``) in allocation order.
+
+        A filter that is None or empty is no filter, as in the prototype.
+        """
+        return self._select(_check_filter("module", module), _check_filter("state", state))
 
     def verify_cleanup(self, module: str | None = None) -> list[ResourceRecord]:
         """Return the resources of ``module`` (or of all modules) that are still active."""
-        return self.get_all_resources(module=module, state="active")
+        if module is not None and not isinstance(module, str):
+            raise TypeError(f"module must be a string or None, got {module!r}")
+        return self._select(module, "active")
 
-    def _latest_life(self, resource_id: str) -> list[Any] | None:
+    def _select(self, module: str | None, state: str | None) -> list[ResourceRecord]:
+        with self._query_lock:
+            lives = list(self._lives)
+        # Filter on the snapshot, so a record's state is the one it was selected by.
+        records = (life.record() for life in lives if module is None or life._owner == module)
+        return [record for record in records if state is None or record.state == state]
+
+    def _latest_life(self, resource_id: str) -> TrackedResource | None:
         # Called with the query lock held. _lives only grows, so indexing the
         # lives added since the last query keeps the index current.
         lives = self._lives[self._indexed :]
         for life in lives:
-            self._latest[life[_ID]] = life
+            self._latest[life._id] = life
         self._indexed += len(lives)
         return self._latest.get(resource_id)
 
-    @staticmethod
-    def _record(life: list[Any]) -> ResourceRecord:
-        # Called with the query lock held. The same status yields the same
-        # record (and record id) however often it is asked for.
-        status = life[_STATUS]
-        cached = life[_CACHE]
-        if cached is not None and cached[0] is status:
-            record: ResourceRecord = cached[1]
-            return record
-        state, released_at = status
-        record = ResourceRecord(
-            resource_id=life[_ID],
-            resource_type=life[_TYPE],
-            owner_module=life[_OWNER],
-            created_at=life[_CREATED],
-            state=state,
-            metadata=life[_METADATA] or {},
-            released_at=released_at,
-        )
-        life[_CACHE] = (status, record)
-        return record
+
+# object.__new__ skips TrackedResource.__init__, which refuses to build one by hand.
+_new_life = object.__new__
