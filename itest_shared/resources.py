@@ -94,7 +94,8 @@ class TrackedResource(Mapping[str, Any]):
     @property
     def released_at(self) -> float | None:
         """When it was released (epoch seconds); None while active or once leaked."""
-        return getattr(self, "_released", None)
+        # Read the state first: a release writes its time, then its state.
+        return getattr(self, "_released", None) if self._state == "released" else None
 
     @property
     def metadata(self) -> dict[str, Any]:

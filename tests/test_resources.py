@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 
@@ -11,6 +12,8 @@ from itest_shared import (
     ResourceRecord,
     ResourceStateError,
     ResourceTracker,
+    ThreadSafeCounter,
+    TrackedResource,
     UnknownResourceError,
 )
 
@@ -227,3 +230,108 @@ def test_release_and_leak_racing_on_the_same_resources_agree(
     states = {r.resource_id: r.state for r in tracker.get_all_resources()}
     assert {k for k, v in states.items() if v == "leaked"} == set(leaked)
     assert {k for k, v in states.items() if v == "released"} == set(released)
+
+
+# --- TrackedResource: what track_resource returns (1.3) ---------------------------------
+
+
+def test_tracked_resource_follows_its_life_and_snapshots_do_not(tracker: ResourceTracker) -> None:
+    live = tracker.track_resource("m", "process", "p", metadata={"pid": 1})
+    snapshot = live.record()
+    assert isinstance(snapshot, ResourceRecord) and snapshot.state == "active"
+    assert live.record() is snapshot  # unchanged life: the same record (and record id)
+    tracker.release_resource("p")
+    assert (live.state, live["state"], snapshot.state) == ("released", "released", "active")
+    assert live.released_at is not None and live.released_at == live["released_at"]
+    assert live.record().state == "released" and live.record() == tracker.get_resource_state("p")
+    tracker.track_resource("m", "process", "p")  # a new life of the id
+    assert live.state == "released"  # the returned one is the old life
+
+
+def test_tracked_resource_equality_and_hashing(tracker: ResourceTracker) -> None:
+    a = tracker.track_resource("m", "t", "a")
+    b = tracker.track_resource("m", "t", "b")
+    assert a == a and a != b and hash(a) != hash(b)
+    assert {a: 1}[a] == 1  # hashable by identity: equal lives are the same life
+    as_dict = {
+        "resource_id": "a",
+        "resource_type": "t",
+        "owner_module": "m",
+        "created_at": a.created_at,
+        "state": "active",
+        "metadata": {},
+    }
+    assert a == as_dict and as_dict == a and dict(a) == as_dict
+    assert a == tracker.get_resource_state("a") == a  # either way round
+    assert a != "a" and a != 1
+    assert repr(a).startswith("TrackedResource({'resource_id': 'a',")
+
+
+def test_tracked_resource_metadata_is_the_trackers_own(tracker: ResourceTracker) -> None:
+    given = {"path": "/tmp/x"}
+    live = tracker.track_resource("m", "file_handle", "f", metadata=given)
+    given["path"] = "changed by the caller"  # the tracker copied it
+    assert live["metadata"] == {"path": "/tmp/x"}
+    live["metadata"]["fd"] = 3  # the prototype's records were live dicts: this shows later
+    state = tracker.get_resource_state("f")
+    assert state is not None and state.metadata == {"path": "/tmp/x", "fd": 3}
+    bare = tracker.track_resource("m", "lock", "l")
+    bare.metadata["owner"] = "me"
+    assert bare.metadata is bare["metadata"] and bare.record().metadata == {"owner": "me"}
+
+
+def test_tracked_resource_is_read_only_and_made_only_by_the_tracker(
+    tracker: ResourceTracker,
+) -> None:
+    live = tracker.track_resource("m", "t", "r")
+    with pytest.raises(TypeError):
+        live["state"] = "released"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        live.state = "released"  # type: ignore[misc]
+    with pytest.raises(TypeError, match=r"made by ResourceTracker\.track_resource"):
+        TrackedResource()
+    # Pickled (a worker queue, xdist), it travels as the snapshot.
+    assert pickle.loads(pickle.dumps(live)) == live.record()
+
+
+def test_reading_live_records_while_they_are_released_is_always_consistent(
+    contention: None,
+) -> None:
+    """Readers never see 'released' without its time, nor a record that fails validation."""
+    tracker = ResourceTracker()
+    lives = [tracker.track_resource("m", "t", f"r{n}") for n in range(400)]
+    releasers_done = threading.Event()
+    released = ThreadSafeCounter()
+    problems: list[str] = []
+
+    def work(index: int) -> None:
+        if index < 4:
+            for life in lives[index::4]:
+                tracker.release_resource(life.resource_id)
+            if released.increment() == 4:
+                releasers_done.set()
+            return
+        # Readers scan every life, again and again, until all are released.
+        while not releasers_done.is_set():
+            for life in lives:
+                if life["state"] == "released" and life.released_at is None:
+                    problems.append(f"{life.resource_id}: released without a time")
+                life.record()  # validates: released_at set exactly when released
+
+    run_together(work)
+    assert problems == []
+    assert all(life.state == "released" for life in lives)
+
+
+def test_a_release_caught_half_way_reads_as_still_active(tracker: ResourceTracker) -> None:
+    """A release writes its time, then its state; between the two the life is still active.
+
+    (On a GIL build no thread switch can fall between the two writes, so the
+    contention test above cannot catch that moment: set it up by hand.)
+    """
+    life = tracker.track_resource("m", "t", "r")
+    life._released = 123.0  # the first of the release's two writes
+    assert life["state"] == "active" and "released_at" not in life
+    assert life.released_at is None
+    record = life.record()
+    assert (record.state, record.released_at) == ("active", None)
