@@ -16,7 +16,8 @@ __all__ = ["ResourceMonitor"]
 
 
 def _check_module(module: object) -> str | None:
-    if module is None:
+    # None or "" means every module, as the copied prototype's assert_no_leaks did.
+    if module is None or module == "":
         return None
     if isinstance(module, str):
         return str(module)  # a str subclass filters as the plain string it equals
@@ -58,12 +59,22 @@ class ResourceMonitor(ResourceTracker):
         self._finished: list[ResourceRecord] = []
 
     def assert_no_leaks(self, module: str | None = None) -> None:
-        """Raise AssertionError listing every still-active resource (of ``module``, or all)."""
+        """Raise AssertionError listing every still-active resource (of ``module``, or all).
+
+        The message starts as the copied prototype's did, so tests that match it
+        keep working: ``Module <module> leaked resources: ...`` or, for every
+        module (``module`` None or empty), ``Found leaked resources: ...``; then
+        a count and one ``id (type) owned by module`` line per resource.
+        """
         module = _check_module(module)
         active = self.verify_cleanup(module)
         if active:
-            scope = "" if module is None else f" of module {module!r}"
-            raise AssertionError(_format(active, f"{_count(active)}{scope} not released"))
+            lead = (
+                "Found leaked resources"
+                if module is None
+                else f"Module {_show(module)} leaked resources"
+            )
+            raise AssertionError(_format(active, f"{lead}: {_count(active)} not released"))
 
     def finish(self) -> list[ResourceRecord]:
         """Mark every still-active resource leaked; return all that finish() has marked so far.

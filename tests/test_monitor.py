@@ -46,7 +46,7 @@ def test_assert_no_leaks_lists_each_id_type_and_owner_with_a_count(
     with pytest.raises(AssertionError) as caught:
         monitor.assert_no_leaks()
     assert str(caught.value).splitlines() == [
-        "2 resources not released:",
+        "Found leaked resources: 2 resources not released:",
         "  worker_1 (process) owned by chunker.parallel",
         "  cache.db (file_handle) owned by chunker.cache",
     ]
@@ -63,7 +63,7 @@ def test_assert_no_leaks_filters_by_module(monitor: ResourceMonitor) -> None:
     with pytest.raises(AssertionError) as caught:
         monitor.assert_no_leaks("b")
     assert str(caught.value).splitlines() == [
-        "1 resource of module 'b' not released:",
+        "Module b leaked resources: 1 resource not released:",
         "  f1 (file_handle) owned by b",
     ]
 
@@ -74,7 +74,7 @@ class Module(str):
 
 def test_a_str_subclass_module_filters_like_the_string(monitor: ResourceMonitor) -> None:
     monitor.track_resource("b", "lock", "l")
-    with pytest.raises(AssertionError, match="of module 'b'"):
+    with pytest.raises(AssertionError, match=r"^Module b leaked resources: "):
         monitor.assert_no_leaks(Module("b"))
 
 
