@@ -15,7 +15,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -145,13 +145,25 @@ def _percentile(ordered: list[float], fraction: float) -> float:
     return ordered[low] + (ordered[low + 1] - ordered[low]) * (position - low)
 
 
+# The statistics a TimingStats reads like a dict with: the copied prototype's
+# five keys first, then ours.
+_STAT_KEYS = ("count", "total", "average", "min", "max", "median", "p95", "p99", "stdev")
+
+
 @attrs.frozen
-class TimingStats:
+class TimingStats(Mapping[str, float]):
     """Statistics of one operation's durations, in seconds.
 
     ``median``, ``p95`` and ``p99`` interpolate linearly between the nearest ranks
     (as ``statistics.quantiles(method="inclusive")``); ``stdev`` is the sample
     standard deviation (n - 1), and 0.0 for a single sample.
+
+    It also reads like the copied prototype's statistics dict: ``stats["count"]``,
+    ``"p95" in stats``, ``len(stats)``, ``dict(stats)`` give the statistics
+    ``count``, ``total``, ``average``, ``min``, ``max``, ``median``, ``p95``,
+    ``p99`` and ``stdev`` (not ``operation``, which is not a statistic).
+
+    .. versionchanged:: 1.3 reads like a dict.
     """
 
     operation: str
@@ -193,6 +205,21 @@ class TimingStats:
     def to_dict(self) -> dict[str, str | int | float]:
         """Return the JSON-safe form: every field by name."""
         return attrs.asdict(self)
+
+    def __getitem__(self, key: str) -> float:
+        if key in _STAT_KEYS:
+            value: float = getattr(self, key)
+            return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_STAT_KEYS)
+
+    def __len__(self) -> int:
+        return len(_STAT_KEYS)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _STAT_KEYS
 
 
 class Measure:
@@ -263,7 +290,9 @@ class PerformanceMonitor:
     ``start_timing(op)`` returns a ``Timing`` token; ``end_timing(token)`` ends
     exactly that timing. ``end_timing(op)`` without a token ends the most recent
     unfinished timing of ``op`` started in the calling thread *and* asyncio task
-    (each task is its own owner even when tasks share a thread). Timings still
+    (each task is its own owner even when tasks share a thread), else the latest
+    one started elsewhere, else returns ``0.0``. ``get_stats(op)`` is ``{}`` for an
+    operation with no finished timing. Timings still
     running when ``reset()`` is called survive it and are recorded when they end.
     The clock must be monotonic; it defaults to ``time.perf_counter``.
     """
@@ -285,7 +314,19 @@ class PerformanceMonitor:
         return timing
 
     def end_timing(self, operation: str | Timing) -> float:
-        """End a timing (a ``Timing`` token, or an operation name), record it, return seconds."""
+        """End a timing (a ``Timing`` token, or an operation name), record it, return seconds.
+
+        An operation name ends the most recent unfinished timing of it started
+        in the calling thread and task; if there is none, the most recently
+        started one elsewhere (the copied prototype kept one pending start per
+        name, whoever started it); if there is none at all, it returns ``0.0``
+        and records nothing, as the prototype did. A ``Timing`` that has already
+        ended, or was started by another monitor, raises ValueError.
+
+        .. versionchanged:: 1.3 a name with no timing in progress in the calling
+           thread/task ends the latest one elsewhere, or returns ``0.0`` (was
+           ValueError).
+        """
         return self._finish(operation, self._clock())
 
     def _register(self, operation: str) -> Timing:
@@ -302,12 +343,11 @@ class PerformanceMonitor:
                 key = (operation, _current_owner())
                 stack = self._open.get(key, [])
                 if not stack:
-                    elsewhere = sum(len(v) for k, v in self._open.items() if k[0] == operation)
-                    raise ValueError(
-                        f"end_timing({operation!r}): no timing of {operation!r} is in progress"
-                        f" in this thread/task ({elsewhere} in progress elsewhere); pass the"
-                        " Timing that start_timing() returned to end one started elsewhere"
-                    )
+                    elsewhere = [k for k in self._open if k[0] == operation]
+                    if not elsewhere:
+                        return 0.0  # nothing to end: the prototype's answer, nothing recorded
+                    key = max(elsewhere, key=lambda k: self._open[k][-1].started_at)
+                    stack = self._open[key]
                 timing = stack.pop()
             else:
                 key = (operation, timing.owner)
@@ -337,6 +377,17 @@ class PerformanceMonitor:
             self._samples.setdefault(_check_operation(operation), []).append(seconds)
 
     @property
+    def metrics(self) -> dict[str, list[float]]:
+        """Operation -> its recorded durations in the order they ended (a copy).
+
+        The copied prototype's name for what ``get_samples`` returns per operation.
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return {op: list(samples) for op, samples in self._samples.items()}
+
+    @property
     def operations(self) -> tuple[str, ...]:
         """The operations with at least one finished timing, sorted."""
         with self._lock:
@@ -351,9 +402,25 @@ class PerformanceMonitor:
                 raise UnknownOperationError(operation, sorted(self._samples))
             return list(samples)
 
-    def get_stats(self, operation: str) -> TimingStats:
-        """Return the statistics of ``operation``; UnknownOperationError if it has no timings."""
-        return TimingStats.from_samples(operation, self.get_samples(operation))
+    def get_stats(self, operation: str) -> TimingStats | dict[str, float]:
+        """Return the statistics of ``operation``, or ``{}`` if it has no finished timing.
+
+        The statistics read like a dict (``stats["count"]``, ``stats["average"]``)
+        and have attributes (``stats.p95``); ``{}`` for an operation never timed
+        (or still running) is what the copied prototype returned: test it with
+        ``if stats:``. ``get_samples`` and ``assert_within`` still raise
+        UnknownOperationError for such an operation.
+
+        .. versionchanged:: 1.3 ``{}`` for an operation with no timings (was
+           UnknownOperationError).
+        """
+        _check_operation(operation)
+        with self._lock:
+            samples = self._samples.get(operation)
+            if not samples:
+                return {}
+            samples = list(samples)
+        return TimingStats.from_samples(operation, samples)
 
     def get_all_stats(self) -> dict[str, TimingStats]:
         """Return the statistics of every operation with finished timings, by name."""
@@ -378,7 +445,7 @@ class PerformanceMonitor:
         limits = {name: _check_seconds(name, v) for name, v in given.items() if v is not None}
         if not limits:
             raise TypeError(f"assert_within() needs at least one of: {', '.join(_THRESHOLDS)}")
-        stats = self.get_stats(operation)
+        stats = TimingStats.from_samples(operation, self.get_samples(operation))
         violations = [
             f"  {name} = {getattr(stats, name):.6g} s > limit {limit:.6g} s"
             for name, limit in limits.items()
