@@ -297,7 +297,9 @@ class ErrorTrackingContext(ErrorPropagationMixin):
     def _capture(
         self, source: str, target: str, error: BaseException, operation: str
     ) -> ErrorContext:
-        context = capture_error(source, target, error, operation)
+        # skip=1: the stack starts at the public method that was called
+        # (capture_and_propagate, a hook), not at this helper.
+        context = capture_error(source, target, error, operation, skip=1)
         with self._lock:
             self._chain.append(context)
         self._dispatch(context)
@@ -326,6 +328,26 @@ class ErrorTrackingContext(ErrorPropagationMixin):
         with self._lock:
             self._handlers.append((module, handler))
         return handler
+
+    @property
+    def error_handlers(self) -> dict[str, ErrorHandler]:
+        """Module -> the handler registered last for it (a copy), the copied prototype's view.
+
+        Every handler registered for a module still runs, in registration order;
+        the prototype kept one per module. ``get_handlers()`` lists them all.
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return dict(self._handlers)
+
+    def get_handlers(self) -> list[tuple[str, ErrorHandler]]:
+        """Every (module, handler) registration, in registration order (a copy).
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return list(self._handlers)
 
     def unregister_handler(self, module: str, handler: ErrorHandler) -> None:
         """Remove one registration of ``handler`` for ``module``; ValueError if there is none."""

@@ -115,12 +115,32 @@ def test_verify_lists_every_missing_key_and_every_mismatch() -> None:
                 "timestamp": 0.0,
             },
         )
-    message = str(caught.value)
-    assert "'severity'" in message and "'owner'" in message
-    assert "source_module: expected 'x', got 'a'" in message
-    assert "error_type: expected 'KeyError', got 'ValueError'" in message
-    assert "target_module" not in message
-    assert "timestamp" not in message  # present: only presence is checked
+    # Every problem, in the order of the expected keys, in the copied prototype's
+    # words (which tests match on), each followed by the reprs.
+    assert str(caught.value).splitlines() == [
+        "error context does not match:",
+        "  Context mismatch for source_module: a != x (expected 'x', got 'a')",
+        "  Context mismatch for error_type: ValueError != KeyError"
+        " (expected 'KeyError', got 'ValueError')",
+        "  Missing context key: severity",
+        "  Missing context key: owner",
+    ]
+
+
+def test_verify_is_a_staticmethod_with_the_prototypes_and_the_1_1_parameter_names() -> None:
+    context = {"source_module": "a", "error_type": "ValueError"}
+    verify = ErrorPropagationMixin.verify_error_context  # on the class, as the prototype
+    verify(context, {"source_module": "a"})
+    verify(error=context, expected_context={"error_type": "ValueError"})
+    ErrorPropagationMixin().verify_error_context(context=context, expected={"source_module": "a"})
+    with pytest.raises(AssertionError, match="Missing context key: operation"):
+        verify(error=context, expected_context={"operation": "x"})
+    with pytest.raises(TypeError, match="both error and context"):
+        verify(context, {}, context=context)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'expectd'"):
+        verify(context, expectd={})  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="missing required argument: 'expected_context'"):
+        verify(context)
 
 
 def test_verify_accepts_plain_dicts_and_checks_timestamp_presence() -> None:
@@ -130,7 +150,7 @@ def test_verify_accepts_plain_dicts_and_checks_timestamp_presence() -> None:
         verify({"source_module": "a"}, {"timestamp": 1.0})
     with pytest.raises(AssertionError, match="timestamp"):
         verify({"timestamp": None}, {"timestamp": 1.0})
-    with pytest.raises(TypeError, match="expected"):
+    with pytest.raises(TypeError, match="expected_context must be a mapping"):
         verify({}, ["source_module"])  # type: ignore[arg-type]
 
 
