@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .config import (
         ConfigChangeObserver,
         ConfigChangeTracker,
+        ModuleMap,
+        project_module_map,
     )
     from .coordination import (
         WorktreeLock,
@@ -74,7 +76,7 @@ if TYPE_CHECKING:
         UnknownOperationError,
     )
     from .recording import Recorder
-    from .resources import ResourceTracker
+    from .resources import ResourceTracker, TrackedResource
     from .samples import sample_code_files
     from .schema import (
         json_schema,
@@ -107,6 +109,7 @@ _EXPORTS = {
     "LeakReport": ".leaks",
     "LeakSnapshot": ".leaks",
     "MockParseError": ".parsers",
+    "ModuleMap": ".config",
     "MockParserFactory": ".parsers",
     "ParallelTestEnvironment": ".parallel",
     "PerformanceMonitor": ".perf",
@@ -124,6 +127,7 @@ _EXPORTS = {
     "ThreadSafeCounter": ".perf",
     "TimingStats": ".perf",
     "TimingStatsRecord": ".formats",
+    "TrackedResource": ".resources",
     "UnknownOperationError": ".perf",
     "UnknownResourceError": ".exceptions",
     "UnretrievedTaskError": ".aio",
@@ -137,6 +141,7 @@ _EXPORTS = {
     "json_schema": ".schema",
     "json_schemas": ".schema",
     "load_record": ".formats",
+    "project_module_map": ".config",
     "sample_code_files": ".samples",
     "shared_directory": ".coordination",
     "shared_once": ".coordination",
@@ -161,6 +166,7 @@ __all__ = [
     "LeakSnapshot",
     "MockParseError",
     "MockParserFactory",
+    "ModuleMap",
     "ParallelTestEnvironment",
     "PerformanceMonitor",
     "Record",
@@ -177,6 +183,7 @@ __all__ = [
     "ThreadSafeCounter",
     "TimingStats",
     "TimingStatsRecord",
+    "TrackedResource",
     "UnknownOperationError",
     "UnknownResourceError",
     "UnretrievedTaskError",
@@ -191,6 +198,7 @@ __all__ = [
     "json_schema",
     "json_schemas",
     "load_record",
+    "project_module_map",
     "sample_code_files",
     "shared_directory",
     "shared_once",
@@ -199,12 +207,45 @@ __all__ = [
 ]
 
 
+# The public modules, reachable as attributes (``itest_shared.formats.load_record``)
+# after a bare ``import itest_shared``, as they were in 1.0 before names loaded
+# lazily. (tests/test_package.py checks this list against the package's files.)
+_SUBMODULES = frozenset(
+    {
+        "aio",
+        "cli",
+        "config",
+        "coordination",
+        "errors",
+        "exceptions",
+        "files",
+        "fixtures",
+        "formats",
+        "leaks",
+        "monitor",
+        "parallel",
+        "parsers",
+        "perf",
+        "recording",
+        "report",
+        "resources",
+        "samples",
+        "schema",
+        "store",
+        "tracking",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         # From the installed metadata; importlib.metadata is slow to import.
         from ._envelope import package_version
 
         return package_version()
+    if name in _SUBMODULES:
+        # import_module also sets the attribute on this package: later lookups skip this.
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'itest_shared' has no attribute {name!r}")

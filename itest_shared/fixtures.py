@@ -13,6 +13,7 @@ run almost nothing.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,7 +24,7 @@ from . import _plugin_recording
 
 if TYPE_CHECKING:
     from .aio import AsyncTestRunner
-    from .config import ConfigChangeTracker
+    from .config import ConfigChangeTracker, ModuleMap
     from .coordination import WorktreeLock
     from .files import TestFileGenerator
     from .formats import Record
@@ -45,6 +46,10 @@ MARKERS = {
         "fail the test if threads, child processes or open file descriptors it"
         " created are still there after its teardown (itest-shared)"
     ),
+    "allow_resource_leaks": (
+        "resource_monitor does not fail the test over resources still active at"
+        " teardown; they are still marked and recorded as leaked (itest-shared)"
+    ),
 }
 START_METHODS = ("fork", "spawn", "forkserver")
 WORKSPACE_DIRS = ("src", "tests", "cache", "output")
@@ -56,6 +61,7 @@ class Settings(NamedTuple):
     start_method: str | None
     grace_period: float
     leak_audit: bool
+    workspace_prefix: str = ""
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -89,6 +95,17 @@ def parse_grace_period(value: str) -> float:
     return seconds
 
 
+def parse_workspace_prefix(value: str) -> str:
+    """Check a workspace name prefix: characters a directory name can hold, no separators."""
+    value = value.strip()
+    if value in (".", "..") or any(c in value for c in "/\\\0") or not value.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"expected the start of a directory name (no '/', '\\' or control characters),"
+            f" got {value!r}"
+        )
+    return value
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("itest", "itest-shared (shared integration-test fixtures)")
     group.addoption(
@@ -120,6 +137,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " (default: ini itest_leak_audit; or mark single tests with @pytest.mark.leak_audit)",
     )
     parser.addini("itest_leak_audit", "audit every test for leaks", type="bool", default=False)
+    parser.addini(
+        "itest_module_map",
+        "the project's config-key -> modules map, one 'config_key = module, module' per line;"
+        " ConfigChangeObserver() and config_change_tracker use it (itest-shared)",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "itest_module_fallback",
+        "modules affected by a config key that matches nothing in itest_module_map"
+        " (default: every module of the map)",
+        type="args",
+        default=None,
+    )
+    parser.addini(
+        "itest_key_match",
+        "how a config key not in itest_module_map is matched: segments (default) or"
+        " substring (the first map key contained in it, in map order)",
+        default="",
+    )
+    parser.addini(
+        "itest_workspace_prefix",
+        "start of the name of temp_workspace's directory (default: none)",
+        default="",
+    )
     _plugin_recording.add_options(parser, group)
 
 
@@ -141,13 +183,60 @@ def _settings(config: pytest.Config) -> Settings:
         if grace_period is not None
         else from_ini("itest_grace_period", parse_grace_period),
         leak_audit=bool(leak_audit) or bool(config.getini("itest_leak_audit")),
+        workspace_prefix=from_ini("itest_workspace_prefix", parse_workspace_prefix),
     )
+
+
+def _module_map(config: pytest.Config) -> ModuleMap | None:
+    """The project's module map from the ini keys; None if none of them is set."""
+    from .config import ModuleMap, parse_module_lines
+
+    lines = [str(line) for line in config.getini("itest_module_map")]
+    fallback = config.getini("itest_module_fallback")
+    key_match = str(config.getini("itest_key_match")).strip()
+    if not lines and fallback is None and not key_match:
+        return None
+    key = "itest_module_map"
+    try:
+        modules = parse_module_lines(lines)
+        key = "itest_module_fallback"
+        # "args" splits on whitespace; commas separate modules too.
+        names = None if fallback is None else [n for a in fallback for n in a.split(",") if n]
+        key = "itest_key_match"
+        return ModuleMap(modules, fallback=names, key_match=key_match or "segments")
+    except (TypeError, ValueError) as error:
+        raise pytest.UsageError(f"ini option {key}: {error}") from None
+
+
+def _publish_module_map(config: pytest.Config) -> None:
+    """Put the project's module map where ConfigChangeObserver() finds it, here and in workers.
+
+    An environment variable reaches every process the test run starts, under
+    every start method, and pytest-xdist workers; it is restored at the end of
+    the run (in-process pytester runs share this process's environment).
+    """
+    module_map = _module_map(config)
+    if module_map is None:
+        return
+    from .config import MODULE_MAP_ENV
+
+    before = os.environ.get(MODULE_MAP_ENV)
+    os.environ[MODULE_MAP_ENV] = module_map.to_json()
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(MODULE_MAP_ENV, None)
+        else:
+            os.environ[MODULE_MAP_ENV] = before
+
+    config.add_cleanup(restore)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
     config.stash[SETTINGS] = _settings(config)
+    _publish_module_map(config)
     _plugin_recording.configure(config)
 
 
@@ -184,9 +273,13 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 
 
 @pytest.fixture
-def temp_workspace(tmp_path: Path) -> Path:
-    """A fresh directory with ``src/``, ``tests/``, ``cache/`` and ``output/``, under tmp_path."""
-    workspace = tmp_path / "workspace"
+def temp_workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A fresh directory with ``src/``, ``tests/``, ``cache/`` and ``output/``, under tmp_path.
+
+    Its name is ``<itest_workspace_prefix>workspace``.
+    """
+    prefix = request.config.stash[SETTINGS].workspace_prefix
+    workspace = tmp_path / f"{prefix}workspace"
     for name in WORKSPACE_DIRS:
         (workspace / name).mkdir(parents=True)
     return workspace
@@ -226,14 +319,18 @@ def error_tracking_context(request: pytest.FixtureRequest) -> Iterator[ErrorTrac
 
 
 @pytest.fixture
-def itest_module_map() -> dict[str, list[str]]:
-    """The config-key -> modules map of config_change_tracker: override it in conftest.py."""
-    return {}
+def itest_module_map() -> dict[str, list[str]] | None:
+    """The map of config_change_tracker; None (the default) means the ini's ``itest_module_map``.
+
+    Override it in a conftest.py to give some tests another map; a map returned
+    here wins over the ini's, and comes without its fallback and key_match.
+    """
+    return None
 
 
 @pytest.fixture
 def config_change_tracker(
-    request: pytest.FixtureRequest, itest_module_map: dict[str, list[str]]
+    request: pytest.FixtureRequest, itest_module_map: dict[str, list[str]] | None
 ) -> Iterator[ConfigChangeTracker]:
     """A ConfigChangeObserver whose ``change_log`` list fills as config changes."""
     from .config import ConfigChangeTracker
@@ -255,19 +352,27 @@ def resource_monitor(request: pytest.FixtureRequest) -> Iterator[ResourceMonitor
     leaked = monitor.finish()
     # Every life, leaks marked "leaked": recorded before the leak fails the test.
     _plugin_recording.record(request.node, monitor.get_all_resources)
-    if leaked:
-        pytest.fail(monitor.describe_leaks(leaked), pytrace=False)
+    if leaked and request.node.get_closest_marker("allow_resource_leaks") is None:
+        pytest.fail(
+            f"{monitor.describe_leaks(leaked)}\n(release them, or mark the test"
+            " @pytest.mark.allow_resource_leaks if leaving them is what it tests)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
 def parallel_test_environment(
-    request: pytest.FixtureRequest,
+    request: pytest.FixtureRequest, temp_workspace: Path
 ) -> Iterator[ParallelTestEnvironment]:
-    """A ParallelTestEnvironment; teardown stops every worker and fails on unreported errors."""
+    """A ParallelTestEnvironment in ``temp_workspace``; teardown stops every worker.
+
+    Teardown fails the test on worker errors nobody joined.
+    """
     from .parallel import ParallelTestEnvironment
 
     settings = request.config.stash[SETTINGS]
     environment = ParallelTestEnvironment(
+        temp_workspace,
         start_method=settings.start_method,
         grace_period=settings.grace_period,
         on_worker_error=lambda error: _record_uncaught(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from itest_shared import ConfigChangeEvent, ConfigChangeObserver, ConfigChangeTracker
+from itest_shared import ConfigChangeEvent, ConfigChangeObserver, ConfigChangeTracker, ModuleMap
+from itest_shared.config import MODULE_MAP_ENV, parse_module_lines, project_module_map
 
 from .helpers import run_together
 
@@ -175,3 +176,125 @@ def test_tracker_fills_its_change_log_list() -> None:
     assert tracker.change_log == [first, second] == tracker.get_change_log()
     assert tracker.change_log is not tracker.get_change_log()
     assert ConfigChangeTracker().get_affected_modules("x") == []
+
+
+# --- the project's module map (1.3) ------------------------------------------------
+
+# The copied prototype's map, in its order, with its fallback list.
+PROTOTYPE_MAP = {
+    "chunk_types": ["chunker", "languages"],
+    "parser_timeout": ["parser", "factory"],
+    "cache_dir": ["cache", "streaming"],
+    "num_workers": ["parallel"],
+    "plugin_dirs": ["plugin_manager"],
+}
+PROTOTYPE_FALLBACK = ["parser", "chunker", "cache", "parallel", "plugin_manager"]
+
+
+def test_substring_rule_is_the_prototypes_first_key_in_map_order() -> None:
+    lookup = ModuleMap(PROTOTYPE_MAP, fallback=PROTOTYPE_FALLBACK, key_match="substring")
+    assert lookup.affected_modules("parser_timeout") == ["parser", "factory"]
+    assert lookup.affected_modules("settings.parser_timeout") == ["parser", "factory"]
+    assert lookup.affected_modules("x.cache_dir.y") == ["cache", "streaming"]
+    # Map order decides, not the position in the key.
+    assert lookup.affected_modules("num_workers_chunk_types") == ["chunker", "languages"]
+    # The direction matters: a map key inside the config key, not the reverse.
+    assert lookup.affected_modules("cache") == PROTOTYPE_FALLBACK
+    assert lookup.affected_modules("Parser_Timeout") == PROTOTYPE_FALLBACK  # case-sensitive
+    first, second = lookup.affected_modules("nothing"), lookup.affected_modules("nothing")
+    first.append("mutated")
+    assert second == PROTOTYPE_FALLBACK and lookup.affected_modules("nothing") == second
+    lookup.affected_modules("num_workers").append("mutated")  # defect 11: a copy
+    assert lookup.modules["num_workers"] == ["parallel"]
+
+
+def test_segment_rule_with_a_fallback() -> None:
+    lookup = ModuleMap(MODULE_MAP, fallback=["everything"])
+    assert lookup.key_match == "segments"
+    assert lookup.affected_modules("plugins.chunk_types") == ["chunker.chunker"]
+    assert lookup.affected_modules("xparser_timeout") == ["everything"]  # no substring match
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"modules": {"a": "m"}}, TypeError, r"module_map\['a'\] must be a list"),
+        ({"modules": {"a": [""]}}, TypeError, "non-empty module names"),
+        ({"modules": ["a"]}, TypeError, "module_map must map"),
+        ({"fallback": "parser"}, TypeError, "fallback must be a list"),
+        ({"fallback": [3]}, TypeError, r"fallback must hold non-empty module names \(str\), got 3"),
+        ({"key_match": "prefix"}, ValueError, "key_match must be one of segments, substring"),
+    ],
+)
+def test_module_map_refuses_bad_input_by_name(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        ModuleMap(**kwargs)  # type: ignore[arg-type]
+
+
+def test_no_map_means_the_projects_map_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(MODULE_MAP_ENV, raising=False)
+    assert project_module_map() is None
+    assert ConfigChangeObserver().get_affected_modules("parser_timeout") == []
+    project = ModuleMap(PROTOTYPE_MAP, fallback=PROTOTYPE_FALLBACK, key_match="substring")
+    monkeypatch.setenv(MODULE_MAP_ENV, project.to_json())
+    assert project_module_map() == project
+    observer = ConfigChangeTracker()
+    assert observer.lookup == project
+    event = observer.on_config_change("settings.parser_timeout", 1, 2)
+    assert event["affected_modules"] == ["parser", "factory"]
+    assert observer.get_affected_modules("log_level") == PROTOTYPE_FALLBACK
+    # A map given explicitly wins, and comes without the project's rules.
+    assert ConfigChangeObserver({"a": ["m"]}).get_affected_modules("settings.parser_timeout") == [
+        "m"
+    ]
+    # The project's map with one rule overridden.
+    assert ConfigChangeObserver(key_match="segments").get_affected_modules("x.cache_dir") == [
+        "cache",
+        "streaming",
+    ]
+    assert ConfigChangeObserver(fallback=[]).get_affected_modules("log_level") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("{not json", "not JSON"),
+        ("[1]", "expected a JSON object"),
+        ('{"modules": {"a": "m"}}', "must be a list of module names"),
+        ('{"mods": {}}', "unknown key 'mods'"),
+        ('{"key_match": "fuzzy"}', "key_match must be one of"),
+    ],
+)
+def test_a_bad_environment_map_is_named(
+    monkeypatch: pytest.MonkeyPatch, value: str, match: str
+) -> None:
+    monkeypatch.setenv(MODULE_MAP_ENV, value)
+    with pytest.raises(ValueError, match=f"{MODULE_MAP_ENV} is not a module map: .*{match}"):
+        ConfigChangeObserver()
+
+
+def test_ini_lines_parse_into_an_ordered_map() -> None:
+    lines = [
+        "chunk_types = chunker, languages",
+        "",
+        "# a comment",
+        "  parser_timeout=parser factory  ",
+        "plugin_dirs =",
+    ]
+    parsed = parse_module_lines(lines)
+    assert parsed == {
+        "chunk_types": ["chunker", "languages"],
+        "parser_timeout": ["parser", "factory"],
+        "plugin_dirs": [],
+    }
+    assert list(parsed) == ["chunk_types", "parser_timeout", "plugin_dirs"]
+    with pytest.raises(ValueError, match=r"line 2 'parser_timeout': expected 'config_key = "):
+        parse_module_lines(["a = b", "parser_timeout"])
+    with pytest.raises(ValueError, match="line 1 '= parser'"):
+        parse_module_lines(["= parser"])
+    with pytest.raises(ValueError, match="line 2: config key 'a' is listed twice"):
+        parse_module_lines(["a = b", "a = c"])

@@ -104,3 +104,23 @@ def test_every_export_is_listed_in_all_and_loads_lazily() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.split() == ["False", "False", "True"]
+
+
+def test_public_modules_are_attributes_of_the_package_as_in_1_0() -> None:
+    """``import itest_shared; itest_shared.formats.load_record`` works (it did in 1.0)."""
+    from itest_shared import _SUBMODULES
+
+    package = pathlib.Path(itest_shared.__file__).parent
+    public = {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
+    assert set(_SUBMODULES) == public
+    code = (
+        "import sys, itest_shared; "
+        "print('itest_shared.formats' in sys.modules); "
+        "print(itest_shared.formats.load_record is itest_shared.load_record); "
+        "print(itest_shared.store.RecordStore.__name__); "
+        "print(hasattr(itest_shared, 'nonexistent'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "True", "RecordStore", "False"]
