@@ -9,9 +9,10 @@ async code runs them on the loop already running (pytest-asyncio's).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -97,6 +98,9 @@ class AsyncTestRunner:
     still running ``cancel_timeout`` s after its cancel) go to ``on_error(error,
     task)`` if given, else are raised as one ``UnretrievedTaskError`` after cleanup.
     A closed runner refuses new work; closing again does nothing.
+
+    .. versionchanged:: 1.3
+       The prototype's API: ``run_async()``, ``cleanup()``, ``loop``, ``tasks``.
     """
 
     def __init__(self, *, on_error: OnError | None = None, cancel_timeout: float = 10) -> None:
@@ -104,12 +108,39 @@ class AsyncTestRunner:
             raise TypeError(f"on_error must be a callable (error, task) or None, got {on_error!r}")
         self._cancel_timeout = _check_timeout("cancel_timeout", cancel_timeout)
         self._on_error = on_error
-        self._lock = threading.Lock()  # guards _tasks and _closed
+        self._lock = threading.Lock()  # guards _tasks, _parallel_tasks and _closed
         # run() and close() drive the private loop, which one thread can run at a time.
         self._loop_lock = threading.Lock()
         self._tasks: dict[asyncio.AbstractEventLoop, dict[asyncio.Task[Any], None]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the private loop while open
+        self._own_loop: asyncio.AbstractEventLoop | None = None  # kept once closed: `loop`
+        self._parallel_tasks: list[asyncio.Task[Any]] = []  # what `tasks` copies
         self._closed = False
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The runner's own loop, the one ``run()`` uses; ``None`` until the first ``run()``.
+
+        A ``create_task()`` from sync code makes it too. It is never set as the
+        thread's current loop; after teardown it stays here, closed, so a test
+        can check ``runner.loop.is_closed()``.
+
+        .. versionadded:: 1.3
+        """
+        return self._own_loop
+
+    @property
+    def tasks(self) -> list[asyncio.Task[Any]]:
+        """A copy of the list of every task ``run_parallel`` created, across calls, in that order.
+
+        Tasks from ``create_task()`` are not in it: the caller already holds
+        those, and this list keeps the prototype's meaning (one task per
+        coroutine given to ``run_parallel``, each with that coroutine's outcome).
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return list(self._parallel_tasks)
 
     def _admit(self, method: str, coros: _Named, check: Callable[[], object]) -> None:
         """Validate a call that hands over coroutines; on any problem close them all and raise."""
@@ -145,7 +176,7 @@ class AsyncTestRunner:
             loop.set_task_factory(
                 lambda on, coro, **kw: self._track(asyncio.Task(coro, loop=on, **kw))
             )
-            self._loop = loop
+            self._loop = self._own_loop = loop
         return self._loop
 
     def _start(self, coro: _Coro[T], name: str | None) -> asyncio.Task[T]:
@@ -162,8 +193,10 @@ class AsyncTestRunner:
             if timeout is not None:
                 _check_timeout("timeout", timeout)
             if asyncio._get_running_loop() is not None:
+                # Contains asyncio's own wording, which the prototype's run() raised here.
                 raise RuntimeError(
-                    "run() cannot be called while an event loop is running; use `await"
+                    "run() cannot be called while an event loop is running in this thread"
+                    " (Cannot run the event loop while another loop is running); use `await"
                     " runner.run_with_timeout(coro, timeout)` or `await runner.run_parallel(...)`"
                 )
             if not self._loop_lock.acquire(blocking=False):
@@ -175,6 +208,18 @@ class AsyncTestRunner:
             return self._private_loop().run_until_complete(main)
         finally:
             self._loop_lock.release()
+
+    async def run_async(self, coro: Awaitable[T]) -> T:
+        """Await ``coro`` and return its result (the prototype's ``run_async``).
+
+        It starts no task, so there is nothing for teardown to clean up, and it
+        works on a closed runner too.
+
+        .. versionadded:: 1.3
+        """
+        if not inspect.isawaitable(coro):  # nothing to close: only awaitables warn unawaited
+            raise TypeError(f"coro must be an awaitable, such as a coroutine f(), got {coro!r}")
+        return await coro
 
     def create_task(self, coro: _Coro[T], *, name: str | None = None) -> asyncio.Task[T]:
         """Start ``coro`` as a background task that teardown cancels, awaits and checks.
@@ -192,7 +237,8 @@ class AsyncTestRunner:
 
         At most ``limit`` run at once. When one fails (and ``return_exceptions`` is
         false) the others are cancelled and awaited, then the first failure in
-        argument order is raised, with the other failures added as notes.
+        argument order is raised, with the other failures added as notes. The
+        tasks are added to ``tasks``.
         """
         import asyncio
 
@@ -215,6 +261,8 @@ class AsyncTestRunner:
             # the wrapped coroutine must be closed here or it warns "never awaited".
             task.add_done_callback(functools.partial(_close_all, [coro]))
             tasks.append(task)
+        with self._lock:  # once per call: the lock stays off the per-coroutine path
+            self._parallel_tasks.extend(tasks)
         if not tasks:
             return []
         try:
@@ -341,11 +389,24 @@ class AsyncTestRunner:
 
     def close(self) -> None:
         """Cancel and await the runner's pending tasks, close its own loop, report failures."""
+        self._close("close")
+
+    def cleanup(self) -> None:
+        """Same as ``close()``, under the prototype's name; calling it again does nothing.
+
+        .. versionadded:: 1.3
+        """
+        self._close("cleanup")
+
+    def _close(self, method: str) -> None:
         import asyncio
 
         if asyncio._get_running_loop() is not None:
+            # A sync call cannot await the running loop's tasks, so it could only
+            # cancel them and leave failures unreported: refuse instead.
             raise RuntimeError(
-                "close() cannot run while an event loop is running; use `await runner.aclose()`"
+                f"{method}() cannot run while an event loop is running; use"
+                " `await runner.aclose()` (or `async with runner:` instead of `with runner:`)"
             )
         self._report(self._shutdown_idle_loops(exclude=None))
 

@@ -9,6 +9,7 @@ import inspect
 import logging
 import math
 import pickle
+import textwrap
 import threading
 import warnings
 from collections.abc import Coroutine, Iterator
@@ -19,6 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from itest_shared.aio import AsyncTestRunner, UnretrievedTaskError
+
+from .helpers import run_together
 
 
 async def value(result: Any, delay: float = 0.0) -> Any:
@@ -345,12 +348,14 @@ def test_close_cleans_tasks_on_a_loop_running_in_another_thread() -> None:
 
 
 def test_contention_many_threads_with_their_own_loops(contention: None) -> None:
-    """16 threads x 2,000 coroutines through one runner: every result, no task left."""
+    """16 threads x 2,000 coroutines through one runner: every result, every task listed once."""
     runner = AsyncTestRunner()
     results: list[list[int]] = []
     lock = threading.Lock()
 
-    def worker(offset: int) -> None:
+    def worker(index: int) -> None:
+        offset = index * 10_000
+
         async def main() -> list[int]:
             runner.create_task(forever())  # left for asyncio.run to cancel
             return await runner.run_parallel(*(value(offset + i) for i in range(2_000)))
@@ -359,13 +364,13 @@ def test_contention_many_threads_with_their_own_loops(contention: None) -> None:
         with lock:
             results.append(out)
 
-    threads = [threading.Thread(target=worker, args=(n * 10_000,)) for n in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_together(worker)
     assert sorted(r[0] for r in results) == [n * 10_000 for n in range(16)]
     assert all(r == list(range(r[0], r[0] + 2_000)) for r in results)
+    # Each call's tasks in argument order, the calls' blocks in some order.
+    listed = [task.result() for task in runner.tasks]
+    blocks = sorted(listed[i : i + 2_000] for i in range(0, len(listed), 2_000))
+    assert len(listed) == 32_000 and blocks == sorted(results)
     runner.close()
     assert runner._tasks == {}
 
@@ -446,6 +451,151 @@ def test_unretrieved_task_error_survives_pickling() -> None:
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is UnretrievedTaskError and str(again) == str(error)
     assert again.task_names == ("t",)
+
+
+# --- the prototype's API (COMPAT.md section 14) --------------------------------------
+
+
+def test_run_async_awaits_and_returns_starting_no_task(caplog: pytest.LogCaptureFixture) -> None:
+    runner = AsyncTestRunner()
+    assert runner.run(runner.run_async(value(5))) == 5
+    with pytest.raises(ValueError, match="boom"):
+        runner.run(runner.run_async(fail()))
+
+    async def inside() -> None:
+        started = set(runner._tasks.get(asyncio.get_running_loop(), ()))
+        assert await runner.run_async(value("coroutine")) == "coroutine"
+        future = asyncio.get_running_loop().create_future()
+        future.set_result("future")
+        assert await runner.run_async(future) == "future"
+        assert set(runner._tasks.get(asyncio.get_running_loop(), ())) == started
+        with pytest.raises(TypeError, match=r"coro must be an awaitable.*got <function value"):
+            await runner.run_async(value)  # type: ignore[arg-type]
+
+    runner.run(inside())
+    assert runner.tasks == []
+    runner.close()
+    assert_clean_after_gc(caplog)
+
+
+@pytest.mark.asyncio
+async def test_run_async_works_on_a_closed_runner() -> None:
+    runner = AsyncTestRunner()
+    await runner.aclose()
+    assert await runner.run_async(value(1)) == 1
+
+
+def test_cleanup_is_close_under_the_prototypes_name(caplog: pytest.LogCaptureFixture) -> None:
+    finished: list[str] = []
+    runner = AsyncTestRunner()
+    pending = runner.create_task(forever(finished, "pending"))
+    runner.create_task(fail("unseen"), name="lost")
+    runner.run(value(None, 0.01))
+    with pytest.raises(UnretrievedTaskError, match="task 'lost': ValueError: unseen"):
+        runner.cleanup()
+    assert pending.cancelled() and finished == ["pending"]
+    assert runner.loop is not None and runner.loop.is_closed()
+    runner.cleanup()  # idempotent, in either order with close()
+    runner.close()
+    with pytest.raises(RuntimeError, match=r"run\(\): this AsyncTestRunner is closed"):
+        runner.run(value(1))
+    assert_clean_after_gc(caplog)
+
+
+def test_cleanup_refuses_a_running_loop_and_names_the_async_form(runner: AsyncTestRunner) -> None:
+    async def inside() -> None:
+        with pytest.raises(RuntimeError, match=r"cleanup\(\) cannot run while an event loop"):
+            runner.cleanup()
+        with (
+            pytest.raises(RuntimeError, match="`async with runner:` instead of `with runner:`"),
+            runner,
+        ):
+            pass
+
+    runner.run(inside())
+    runner.run(value(None))  # neither refused call closed it
+
+
+def test_loop_is_none_until_run_then_the_private_loop_kept_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    before = policy_loop()
+    runner = AsyncTestRunner()
+    assert runner.loop is None
+    own = runner.run(value_of_running_loop())
+    assert runner.loop is own and not own.is_closed()
+    assert runner.run(value_of_running_loop()) is own  # reused
+    assert policy_loop() is before  # never installed as the thread's loop
+    runner.close()
+    assert runner.loop is own and own.is_closed()
+    assert policy_loop() is before
+    assert_clean_after_gc(caplog)
+
+
+def test_loop_stays_none_without_run_or_private_tasks() -> None:
+    runner = AsyncTestRunner()
+
+    async def elsewhere() -> list[int]:
+        return await runner.run_parallel(value(1))
+
+    assert asyncio.run(elsewhere()) == [1]
+    assert runner.loop is None
+    runner.close()
+    assert runner.loop is None
+    made = AsyncTestRunner()
+    made.create_task(value(1))  # from sync code: on the runner's own loop, so it exists now
+    assert made.loop is not None
+    made.close()
+
+
+def test_tasks_lists_every_run_parallel_task_across_calls_and_nothing_else(
+    runner: AsyncTestRunner,
+) -> None:
+    async def use() -> None:
+        assert await runner.run_parallel(value(1, 0.002), value(2)) == [1, 2]
+        runner.create_task(value("background"))
+        await runner.run_with_timeout(value("timed"), 5)
+        assert await runner.run_parallel(value(3), limit=1) == [3]
+
+    runner.run(use())
+    listed = runner.tasks
+    assert [task.result() for task in listed] == [1, 2, 3]
+    assert [task.get_name() for task in listed] == [
+        "run_parallel[0] value",
+        "run_parallel[1] value",
+        "run_parallel[0] value",
+    ]
+    listed.clear()  # a copy: the runner's list is untouched
+    assert len(runner.tasks) == 3
+
+
+def test_tasks_show_what_a_failed_run_parallel_did_to_the_others(runner: AsyncTestRunner) -> None:
+    with pytest.raises(ValueError, match="first"):
+        runner.run(runner.run_parallel(value(1), fail("first"), forever()))
+    done, failed, stopped = runner.tasks
+    assert done.result() == 1 and str(failed.exception()) == "first" and stopped.cancelled()
+
+
+def test_prototype_style_sync_use_then_cleanup(caplog: pytest.LogCaptureFixture) -> None:
+    before = policy_loop()
+    runner = AsyncTestRunner()
+    assert runner.run(runner.run_parallel(value(1, 0.002), value(2))) == [1, 2]
+    with pytest.raises(asyncio.TimeoutError):  # the built-in TimeoutError
+        runner.run(runner.run_with_timeout(forever(), 0.01))
+    with runner as again:  # defect 17: the with form, then the fixture's cleanup()
+        assert again.run(value(3)) == 3
+    runner.cleanup()
+    assert policy_loop() is before  # defect 18: no closed loop left installed
+    assert_clean_after_gc(caplog)
+
+
+def test_tasks_of_another_closed_loop_do_not_break_cleanup() -> None:
+    """Defect 19: run_parallel on a loop asyncio.run closed, then run() on the runner's own."""
+    runner = AsyncTestRunner()
+    assert asyncio.run(runner.run_parallel(value(1), value(2))) == [1, 2]
+    assert runner.run(value(3)) == 3
+    assert runner.tasks[0].get_loop().is_closed()
+    runner.cleanup()
 
 
 # --- async use: on pytest-asyncio's loop -------------------------------------------
@@ -540,8 +690,10 @@ async def test_run_with_timeout(runner: AsyncTestRunner) -> None:
 @pytest.mark.asyncio
 async def test_run_refuses_a_running_loop(runner: AsyncTestRunner) -> None:
     coro = value(1)
-    with pytest.raises(RuntimeError, match=r"use `await runner\.run_with_timeout"):
+    with pytest.raises(RuntimeError, match=r"use `await runner\.run_with_timeout") as raised:
         runner.run(coro)
+    # The prototype raised asyncio's own error here; tests may match its wording.
+    assert "Cannot run the event loop while another loop is running" in str(raised.value)
     assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
 
 
@@ -647,3 +799,166 @@ def test_later_sync_tests_see_no_loop_left_set() -> None:
     assert asyncio._get_running_loop() is None
     loop = policy_loop()
     assert loop is None or not loop.is_closed()
+
+
+# --- through the plugin fixture, end to end ----------------------------------------
+
+PLUGIN_INI = """
+[pytest]
+asyncio_default_fixture_loop_scope = function
+filterwarnings =
+    error
+    # in-process runs: this process imported the plugin before the inner pytest
+    ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning
+"""
+
+PROTOTYPE_STYLE = """
+import asyncio
+import warnings
+
+import pytest
+
+
+async def c1():
+    await asyncio.sleep(0.001)
+    return 1
+
+
+async def c2():
+    return 2
+
+
+async def slow():
+    await asyncio.sleep(3600)
+
+
+def installed_loop():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return asyncio.get_event_loop_policy()._local._loop
+
+
+def test_parallel(async_test_runner):
+    runner = async_test_runner
+    assert runner.loop is None
+    assert runner.run(runner.run_parallel(c1(), c2())) == [1, 2]
+    assert runner.loop is not None and not runner.loop.is_closed()
+    assert runner.run(runner.run_parallel(c2())) == [2]
+    assert [task.result() for task in runner.tasks] == [1, 2, 2]
+    assert runner.run(runner.run_async(c1())) == 1
+
+
+def test_timeout(async_test_runner):
+    with pytest.raises(TimeoutError):
+        async_test_runner.run(async_test_runner.run_with_timeout(slow(), 0.01))
+
+
+def test_with_form_then_teardown(async_test_runner):
+    with async_test_runner as r:
+        assert r.run(r.run_parallel(c1(), c2())) == [1, 2]
+    assert r.loop.is_closed()
+    assert installed_loop() is not r.loop
+
+
+def test_cleanup_then_teardown(async_test_runner):
+    async_test_runner.run(c1())
+    async_test_runner.cleanup()
+    async_test_runner.cleanup()
+
+
+def test_tasks_of_another_closed_loop(async_test_runner):
+    assert asyncio.run(async_test_runner.run_parallel(c1(), c2())) == [1, 2]
+    assert async_test_runner.run(c1()) == 1
+
+
+@pytest.mark.asyncio
+async def test_async(async_test_runner):
+    assert await async_test_runner.run_parallel(c1(), c2()) == [1, 2]
+    assert await async_test_runner.run_async(c2()) == 2
+    with pytest.raises(asyncio.TimeoutError):
+        await async_test_runner.run_with_timeout(slow(), 0.01)
+    assert len(async_test_runner.tasks) == 2
+    assert async_test_runner.loop is None
+
+
+def test_no_closed_loop_left_installed():
+    loop = installed_loop()
+    assert loop is None or not loop.is_closed()
+"""
+
+
+@pytest.fixture
+def plugin_suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A worktree whose conftest.py loads the plugin."""
+    pytester.makeini(PLUGIN_INI)
+    pytester.makeconftest('pytest_plugins = ["itest_shared.fixtures"]\n')
+    return pytester
+
+
+def assert_no_loop_trouble(result: pytest.RunResult) -> None:
+    output = result.stdout.str() + result.stderr.str()
+    for trouble in ("Event loop is closed", "never awaited", "Task was destroyed", "unclosed"):
+        assert trouble not in output
+
+
+def test_a_prototype_style_module_passes_unchanged(plugin_suite: pytest.Pytester) -> None:
+    plugin_suite.makepyfile(test_prototype_style=PROTOTYPE_STYLE)
+    result = plugin_suite.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=7)
+    assert_no_loop_trouble(result)
+
+
+def test_the_with_form_reports_a_lost_failure_once_at_teardown(
+    plugin_suite: pytest.Pytester,
+) -> None:
+    plugin_suite.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            async def boom():
+                raise ValueError("nobody looked at me")
+
+            def test_lost(async_test_runner):
+                with async_test_runner as r:
+                    r.create_task(boom(), name="boom-task")
+                    r.run(asyncio.sleep(0.01))
+            """
+        )
+    )
+    result = plugin_suite.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E *UnretrievedTaskError: 1 task(s) started by AsyncTestRunner failed*",
+            "E *task 'boom-task': ValueError: nobody looked at me",
+        ]
+    )
+    assert result.stdout.str().count("task 'boom-task': ValueError") == 1  # reported once
+    assert_no_loop_trouble(result)
+
+
+def test_async_tests_use_async_with_and_get_told_so(plugin_suite: pytest.Pytester) -> None:
+    plugin_suite.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+            import pytest
+
+            @pytest.mark.asyncio
+            async def test_async_with(async_test_runner):
+                async with async_test_runner as r:
+                    assert await r.run_parallel(asyncio.sleep(0, result=1)) == [1]
+                    r.create_task(asyncio.sleep(3600))
+
+            @pytest.mark.asyncio
+            async def test_sync_with(async_test_runner):
+                with async_test_runner as r:
+                    assert await r.run_parallel(asyncio.sleep(0, result=1)) == [1]
+            """
+        )
+    )
+    result = plugin_suite.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*close() cannot run while an event loop is running*async with*"])
+    assert_no_loop_trouble(result)
