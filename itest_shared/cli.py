@@ -1,10 +1,12 @@
-"""The ``itest-shared`` command: ``report``, ``validate`` and ``schema``.
+"""The ``itest-shared`` command: ``report``, ``validate``, ``where`` and ``schema``.
 
 Also run as ``python -m itest_shared``. Exit status: 0 success, 1 bad records
 found by ``validate``, 2 usage errors (bad arguments, a missing store, an
 unknown run or schema type). Errors go to stderr as ``itest-shared: error: ...``.
 
 .. versionadded:: 1.2
+.. versionadded:: 1.3
+   ``where``, and ``validate`` with no FILE (the shared store).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog=PROG,
-        description="Report on, validate and describe itest-shared record stores.",
+        description="Report on, validate, locate and describe itest-shared record stores.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -81,7 +83,23 @@ def _build_parser() -> argparse.ArgumentParser:
             " or a file cannot be read."
         ),
     )
-    validate.add_argument("files", nargs="+", metavar="FILE", help="record file or directory")
+    validate.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="record file or directory (default: the store every worktree of the current"
+        " repository shares, as `itest-shared where` prints it)",
+    )
+
+    commands.add_parser(
+        "where",
+        help="print where the shared record store is",
+        description=(
+            "Print the absolute path of the store every worktree of the current repository"
+            " shares (where `pytest --itest-record` records and `report` and `validate` read"
+            " by default). Exit status 0 even if it does not exist yet; stderr says so."
+        ),
+    )
 
     schema = commands.add_parser(
         "schema",
@@ -152,11 +170,29 @@ def _count_lines(path: Path) -> int:
     return lines + (last != b"\n")
 
 
+def _default_store() -> Path:
+    """The shared store, which must exist: validating nothing must not look like a pass."""
+    from .coordination import shared_directory
+
+    store = shared_directory()
+    if not store.exists():
+        raise _UsageError(
+            f"no record store at {store} yet: nothing has been recorded in this repository"
+            " (record with `pytest --itest-record`), or name the FILE(s) to check"
+        )
+    if not store.is_dir():
+        raise _UsageError(f"store {str(store)!r} is not a directory")
+    return store
+
+
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
     from .store import validate_file
 
+    # No FILE: the shared store, found as `report` finds it. In a linked worktree
+    # `.git` is a file, so the store cannot be named as `.git/itest-shared` there.
+    store = None if args.files else _default_store()
     files = lines = bad = unreadable = 0
-    for path in _record_files(args.files):
+    for path in _record_files(args.files or [str(store)]):
         files += 1
         for problem in validate_file(path):
             out.write(f"{problem}\n")
@@ -165,11 +201,29 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 bad += 1
         lines += _count_lines(path)
-    summary = f"{files:,} files, {lines:,} lines checked: {bad:,} bad"
+    checked = "checked" if store is None else f"checked in {store}"
+    summary = f"{files:,} files, {lines:,} lines {checked}: {bad:,} bad"
     if unreadable:
         summary += f", {unreadable:,} files unreadable"
     print(summary, file=sys.stderr)
     return 1 if bad or unreadable else 0
+
+
+def _where(args: argparse.Namespace, out: TextIO) -> int:
+    from .coordination import shared_directory
+
+    store = shared_directory().absolute()
+    out.write(f"{store}\n")
+    # Exit 0 all the same: the path is the answer, and scripts use it before the
+    # first recorded run (to create, clean or mount it).
+    if not store.exists():
+        print(
+            f"{PROG}: {store} does not exist yet; `pytest --itest-record` creates it",
+            file=sys.stderr,
+        )
+    elif not store.is_dir():
+        print(f"{PROG}: warning: {store} exists and is not a directory", file=sys.stderr)
+    return 0
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:
@@ -200,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    run = {"report": _report, "validate": _validate, "schema": _schema}[args.command]
+    commands = {"report": _report, "validate": _validate, "where": _where, "schema": _schema}
+    run = commands[args.command]
     try:
         return run(args, sys.stdout)
     except _UsageError as error:

@@ -1,4 +1,4 @@
-"""Tests for the ``itest-shared`` command: report, validate, schema, help and exit statuses.
+"""Tests for the ``itest-shared`` command: report, validate, where, schema, help and exit statuses.
 
 Mostly in-process through ``main([...])``; a few runs of ``python -m itest_shared``
 and of the installed console script check the entry points themselves.
@@ -18,6 +18,7 @@ from itest_shared.cli import main
 from itest_shared.formats import ConfigChangeEvent, ResourceRecord
 from itest_shared.store import TORN_LAST_LINE, RecordStore
 
+from .test_recording import git
 from .test_report import FEATURE, build_store, config
 
 HANG = 60.0  # only stops a hang; never a speed claim
@@ -194,10 +195,119 @@ def test_validate_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "1 files unreadable" in err
 
 
-def test_validate_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def outside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project directory, not in a git repository, as the current directory."""
+    from itest_shared.coordination import clear_git_cache
+
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    clear_git_cache()
+    return project
+
+
+@pytest.fixture
+def linked_worktree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A repository ``main`` and its linked worktree ``feature`` (current directory)."""
+    from itest_shared.coordination import clear_git_cache
+
+    main = tmp_path / "main"
+    main.mkdir()
+    git(main, "init", "-q", "-b", "main")
+    git(main, "commit", "-q", "--allow-empty", "-m", "start")
+    feature = tmp_path / "feature"
+    git(main, "worktree", "add", "-q", "-b", "feature", str(feature))
+    monkeypatch.chdir(feature)
+    clear_git_cache()
+    return main.resolve(), feature
+
+
+def test_validate_without_a_file_checks_the_shared_store_outside_git(
+    outside_git: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = outside_git / ".itest-shared"
+    status, out, err = run(capsys, "validate")
+    # Nothing recorded yet: a usage error that says where it looked, and no trace.
+    assert (status, out) == (2, "")
+    assert err.startswith(f"itest-shared: error: no record store at {store} yet")
+    assert "pytest --itest-record" in err and "FILE" in err
+    assert list(outside_git.iterdir()) == []
+    with RecordStore(store).writer("run-1") as writer:
+        writer.write(config("timeout"))
+    status, out, err = run(capsys, "validate")
+    assert (status, out) == (0, "")
+    assert err.strip() == f"1 files, 1 lines checked in {store}: 0 bad"
+    (bad,) = RecordStore(store).files()
+    with bad.open("a") as stream:
+        stream.write("{}\n")
+    status, out, err = run(capsys, "validate")
+    assert status == 1 and out.startswith(f"{bad}:2: ")
+    assert err.strip() == f"1 files, 2 lines checked in {store}: 1 bad"
+
+
+def test_validate_without_a_file_in_a_linked_worktree(
+    linked_worktree: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    main, _ = linked_worktree  # the current directory is the linked worktree
+    store = main / ".git" / "itest-shared"
     status, _, err = run(capsys, "validate")
-    assert status == 2
-    assert "itest-shared: error: the following arguments are required: FILE" in err
+    assert status == 2 and f"no record store at {store} yet" in err
+    assert not store.exists()
+    with RecordStore(store).writer("run-1") as writer:
+        writer.write(config("timeout"))
+    # Here .git is a file, so the store cannot be named by path; FILE is kept as it was.
+    status, out, _ = run(capsys, "validate", ".git/itest-shared")
+    assert status == 1 and out == ".git/itest-shared: cannot read: Not a directory\n"
+    status, out, err = run(capsys, "validate")
+    assert (status, out) == (0, "")
+    assert err.strip() == f"1 files, 1 lines checked in {store}: 0 bad"
+
+
+def test_validate_of_a_default_store_that_is_a_file(
+    outside_git: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (outside_git / ".itest-shared").write_text("")
+    status, _, err = run(capsys, "validate")
+    assert status == 2 and "is not a directory" in err
+
+
+# --- where --------------------------------------------------------------------
+
+
+def test_where_outside_git(outside_git: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = outside_git / ".itest-shared"
+    status, out, err = run(capsys, "where")
+    assert (status, out) == (0, f"{store}\n")
+    assert err == f"itest-shared: {store} does not exist yet; `pytest --itest-record` creates it\n"
+    assert list(outside_git.iterdir()) == []  # asking creates nothing
+    store.mkdir()
+    assert run(capsys, "where") == (0, f"{store}\n", "")
+    store.rmdir()
+    store.write_text("")
+    status, out, err = run(capsys, "where")
+    assert (status, out) == (0, f"{store}\n")
+    assert err == f"itest-shared: warning: {store} exists and is not a directory\n"
+
+
+def test_where_is_the_same_store_from_every_worktree_and_subdirectory(
+    linked_worktree: tuple[Path, Path],
+) -> None:
+    main, feature = linked_worktree
+    expected = f"{main / '.git' / 'itest-shared'}\n"
+    (main / "sub").mkdir()
+    for cwd in (feature, main, main / "sub"):
+        # The console script, as a user runs it: its own process, its own git cache.
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "itest-shared"), "where"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=HANG,
+        )
+        assert (done.returncode, done.stdout) == (0, expected), (cwd, done.stderr)
+        assert "does not exist yet" in done.stderr
+    assert not (main / ".git" / "itest-shared").exists()
 
 
 # --- schema -------------------------------------------------------------------
@@ -231,7 +341,7 @@ def test_schema_of_an_unknown_type(capsys: pytest.CaptureFixture[str]) -> None:
 # --- help, version, entry points ---------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["report"], ["validate"], ["schema"]])
+@pytest.mark.parametrize("command", [[], ["report"], ["validate"], ["where"], ["schema"]])
 def test_help(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     status, out, _ = run(capsys, *command, "--help")
     assert status == 0
@@ -244,7 +354,7 @@ def test_version_and_no_command(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(capsys, "frobnicate")
     assert status == 2 and "invalid choice: 'frobnicate'" in err
     status, out, err = run(capsys)
-    assert status == 2 and "report" in err and "validate" in err
+    assert status == 2 and "report" in err and "validate" in err and "where" in err
 
 
 def test_python_dash_m(store: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import subprocess
 import textwrap
 from collections import Counter
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from itest_shared._plugin_recording import check_record_option
 from itest_shared.coordination import clear_git_cache
 from itest_shared.formats import (
     ConfigChangeEvent,
@@ -168,7 +170,108 @@ def test_a_store_path_that_is_a_file_is_a_usage_error(suite: pytest.Pytester) ->
     suite.path.joinpath("taken").write_text("")
     result = suite.runpytest("--itest-record=taken")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--itest-record*taken exists and is not a directory*"])
+    result.stderr.fnmatch_lines(
+        [f"*--itest-record*'taken'*exists and is not a directory ({suite.path / 'taken'})*"]
+    )
+
+
+def tree(root: pathlib.Path) -> set[pathlib.Path]:
+    """Every path under ``root``."""
+    return set(root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("argument", "reason"),
+    [
+        ("test_suite.py::test_every_kind", "looks like a test node id (it contains '::')"),
+        ("test_suite.py", "looks like a test file (it ends in '.py')"),
+        ("tests", "looks like a test directory (it holds test_more.py)"),
+        (".", "looks like a test directory (it holds conftest.py)"),
+        ("notes.txt", "exists and is not a directory"),
+    ],
+)
+def test_a_test_path_after_the_option_is_refused_not_taken_as_the_store(
+    suite: pytest.Pytester, argument: str, reason: str
+) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    suite.mkdir("tests").joinpath("test_more.py").write_text("def test_more(): pass\n")
+    suite.path.joinpath("notes.txt").write_text("")
+    before = tree(suite.path)
+    # argparse's nargs="?" hands the next argument to the option: without the
+    # check this ran the whole suite and recorded into a directory of that name.
+    result = suite.runpytest("--itest-record", argument)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    message = result.stderr.str()
+    assert f"--itest-record: DIR must be a record store directory, got {argument!r}" in message
+    assert reason in message
+    assert "--itest-record=DIR" in message and "--itest-record alone" in message
+    assert "passed" not in result.stdout.str()
+    assert tree(suite.path) == before
+
+
+def test_the_equals_form_and_the_bare_option_still_work_with_test_paths(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    node = "test_suite.py::test_every_kind"
+    # The store directory may exist already, with earlier runs in it.
+    for _ in range(2):
+        suite.runpytest("--itest-record=store", node).assert_outcomes(passed=1, errors=1)
+    assert len(read_store(suite.path / "store")[1]) == 2
+    # The bare option last, or as --itest-record= before the path: the shared store.
+    suite.runpytest(node, "--itest-record").assert_outcomes(passed=1, errors=1)
+    suite.runpytest("--itest-record=", node).assert_outcomes(passed=1, errors=1)
+    records, runs = read_store(suite.path / ".itest-shared")
+    assert len(runs) == 2 and len(records) == 12
+    assert {r.context.test for r in records} == {node}
+
+
+def test_which_values_of_the_option_are_refused(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "store" / "records").mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "nested" / "unit").mkdir(parents=True)
+    (tmp_path / "nested" / "unit" / "test_a.py").write_text("")
+    (tmp_path / "suffix").mkdir()
+    (tmp_path / "suffix" / "parser_test.py").write_text("")
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "check_parser.py").write_text("")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "conftest.py").write_text("")
+    (tmp_path / "file").write_text("")
+    for accepted in ("store", "empty", "new/store", "nested", "custom", str(tmp_path / "x")):
+        assert check_record_option(accepted, tmp_path) == (tmp_path / accepted).absolute()
+    for refused in ("a::b", "new.py", "suffix", "pkg", "file"):
+        with pytest.raises(pytest.UsageError, match=f"got '{re.escape(refused)}', which"):
+            check_record_option(refused, tmp_path)
+    # The directory test follows the python_files patterns pytest collects with.
+    with pytest.raises(pytest.UsageError, match=r"it holds check_parser\.py"):
+        check_record_option("custom", tmp_path, ["check_*.py"])
+    assert check_record_option("suffix", tmp_path, ["check_*.py"]) == tmp_path / "suffix"
+
+
+def test_the_ini_directory_is_refused_only_when_it_is_a_file(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_suite=EVERY_KIND)
+    suite.path.joinpath("taken").write_text("")
+    suite.makeini(INI + "itest_record = true\nitest_record_dir = taken\n")
+    result = suite.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*ini itest_record_dir: *got 'taken', which exists and is not a directory*"]
+    )
+    # An ini value never swallowed an argument: a name like a test path is taken as meant.
+    suite.makeini(INI + "itest_record = true\nitest_record_dir = records.py\n")
+    suite.runpytest().assert_outcomes(passed=2, errors=1)
+    assert len(read_store(suite.path / "records.py")[0]) == 6
+
+
+def test_a_shared_store_that_is_a_file_is_a_usage_error(suite: pytest.Pytester) -> None:
+    suite.makepyfile("def test_it(): pass")
+    suite.path.joinpath(".itest-shared").write_text("")
+    result = suite.runpytest("--itest-record")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*--itest-record: the shared store {suite.path / '.itest-shared'} exists and is not*"]
+    )
 
 
 def test_the_option_is_documented_in_help(suite: pytest.Pytester) -> None:
