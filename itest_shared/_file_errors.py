@@ -17,10 +17,10 @@ from collections.abc import Callable
 from itest_shared.samples import sample_code_files
 
 _SAMPLE_NAME = {
-    "python": "sample.py",
-    "javascript": "sample.js",
-    "rust": "sample.rs",
-    "c": "sample.c",
+    "python": "example.py",
+    "javascript": "example.js",
+    "rust": "example.rs",
+    "c": "example.c",
 }
 _LINE_COMMENT = {"python": "#", "javascript": "//", "rust": "//", "c": "//"}
 

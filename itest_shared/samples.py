@@ -1,9 +1,10 @@
 """Sample source files: one small, real, runnable program per supported language.
 
-Every sample implements the same inventory demo (a function, a class or struct, and
-an async function where the language has one) and prints the same line when run:
-``apple=4 pear=2 total=4.50 restocked=3``. Sharing one behaviour lets a test prove
-the samples are real programs by running them and comparing their output.
+Every sample has the prototype's definitions (``calculate_sum``, ``DataProcessor``
+with ``process``, and ``fetch_data``, async where the language has it; C has
+``process_item`` instead of a method and no async function), uses each once and
+prints the same line when run: ``SAMPLE_OUTPUT``. Sharing one behaviour lets a test
+prove the samples are real programs by running them and comparing their output.
 
 .. versionadded:: 1.1
 """
@@ -27,115 +28,86 @@ EXTENSION_BY_LANGUAGE: Mapping[str, str] = types.MappingProxyType(
 )
 
 #: What every sample prints on stdout when run.
-SAMPLE_OUTPUT = "apple=4 pear=2 total=4.50 restocked=3"
+SAMPLE_OUTPUT = "sum=10 doubled=2,4,6 stored=3 url=https://example.com/items data=sample"
 
-_PYTHON = '''\
-"""Inventory demo: a function, a class and an async function, run as a program."""
+_PYTHON = '''
+def calculate_sum(numbers):
+    """Calculate the sum of numbers."""
+    return sum(numbers)
 
-from __future__ import annotations
 
+class DataProcessor:
+    """Processes items one at a time and keeps every item it was given."""
+
+    def __init__(self):
+        self.data = []
+
+    def process(self, item):
+        """Process a single item: keep it and return it doubled."""
+        self.data.append(item)
+        return item * 2
+
+
+async def fetch_data(url):
+    """Fetch data asynchronously (a short sleep stands in for the network)."""
+    await asyncio.sleep(0.01)
+    return {"url": url, "data": "sample"}
+
+
+# Imported below the definitions: the sample opens with calculate_sum, as the
+# prototype's does (its first "def " at offset 1), and asyncio is only needed at call time.
 import asyncio
 
-PRICES = {"apple": 0.5, "pear": 1.25}
 
-
-def total_value(stock: dict[str, int], prices: dict[str, float]) -> float:
-    """Return the value of the stock at the given unit prices."""
-    return sum(prices[name] * count for name, count in stock.items())
-
-
-class Inventory:
-    """Stock counts by item name."""
-
-    def __init__(self) -> None:
-        self.stock: dict[str, int] = {}
-
-    def add(self, name: str, count: int) -> None:
-        """Add count units of name; counts must not be negative."""
-        if count < 0:
-            raise ValueError(f"count must be >= 0, got {count}")
-        self.stock[name] = self.stock.get(name, 0) + count
-
-    @property
-    def units(self) -> int:
-        """Return the number of units in stock."""
-        return sum(self.stock.values())
-
-    def describe(self) -> str:
-        """Return the stock as name=count pairs in name order."""
-        return " ".join(f"{name}={count}" for name, count in sorted(self.stock.items()))
-
-
-async def restock(inventory: Inventory, orders: list[tuple[str, int]]) -> int:
-    """Deliver each order after yielding to the event loop; return the units added."""
-    before = inventory.units
-    for name, count in orders:
-        await asyncio.sleep(0)
-        inventory.add(name, count)
-    return inventory.units - before
-
-
-def main() -> None:
-    """Stock the shelves and print the result."""
-    inventory = Inventory()
-    inventory.add("apple", 3)
-    added = asyncio.run(restock(inventory, [("pear", 2), ("apple", 1)]))
-    value = total_value(inventory.stock, PRICES)
-    print(f"{inventory.describe()} total={value:.2f} restocked={added}")
+def main():
+    """Use each definition once and print what they returned."""
+    total = calculate_sum([1, 2, 3, 4])
+    processor = DataProcessor()
+    doubled = [processor.process(item) for item in (1, 2, 3)]
+    result = asyncio.run(fetch_data("https://example.com/items"))
+    print(
+        f"sum={total} doubled={','.join(map(str, doubled))} stored={len(processor.data)} "
+        f"url={result['url']} data={result['data']}"
+    )
 
 
 if __name__ == "__main__":
     main()
 '''
 
-_JAVASCRIPT = """\
+_JAVASCRIPT = """
 'use strict';
-// Inventory demo: a function, a class and an async function, run as a program.
+// Sample program: a function, a class and an async function, run as a program.
 
-const PRICES = new Map([['apple', 0.5], ['pear', 1.25]]);
-
-function totalValue(stock, prices) {
-  let total = 0;
-  for (const [name, count] of stock) {
-    total += prices.get(name) * count;
-  }
-  return total;
+// Calculate the sum of numbers.
+function calculateSum(numbers) {
+  return numbers.reduce((sum, n) => sum + n, 0);
 }
 
-class Inventory {
+class DataProcessor {
   constructor() {
-    this.stock = new Map();
+    this.data = [];
   }
 
-  add(name, count) {
-    if (count < 0) {
-      throw new RangeError(`count must be >= 0, got ${count}`);
-    }
-    this.stock.set(name, (this.stock.get(name) ?? 0) + count);
-  }
-
-  describe() {
-    const names = [...this.stock.keys()].sort();
-    return names.map((name) => `${name}=${this.stock.get(name)}`).join(' ');
+  process(item) {
+    this.data.push(item);
+    return item * 2;
   }
 }
 
-async function restock(inventory, orders) {
-  let added = 0;
-  for (const [name, count] of orders) {
-    await Promise.resolve();
-    inventory.add(name, count);
-    added += count;
-  }
-  return added;
+async function fetchData(url) {
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return { url, data: 'sample' };
 }
 
 async function main() {
-  const inventory = new Inventory();
-  inventory.add('apple', 3);
-  const added = await restock(inventory, [['pear', 2], ['apple', 1]]);
-  const value = totalValue(inventory.stock, PRICES);
-  console.log(`${inventory.describe()} total=${value.toFixed(2)} restocked=${added}`);
+  const total = calculateSum([1, 2, 3, 4]);
+  const processor = new DataProcessor();
+  const doubled = [1, 2, 3].map((item) => processor.process(item));
+  const result = await fetchData('https://example.com/items');
+  const stored = processor.data.length;
+  console.log(`sum=${total} doubled=${doubled.join(',')} stored=${stored} ` +
+    `url=${result.url} data=${result.data}`);
 }
 
 main().catch((error) => {
@@ -144,58 +116,76 @@ main().catch((error) => {
 });
 """
 
-_RUST = """\
-//! Inventory demo: a function, a struct and an async function, run as a program.
+_RUST = """
+//! Sample program: a function, a struct and an async function, run as a program.
 
-use std::collections::BTreeMap;
+use std::fmt;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-const PRICES: [(&str, f64); 2] = [("apple", 0.5), ("pear", 1.25)];
-
-fn total_value(stock: &BTreeMap<String, u32>, prices: &[(&str, f64)]) -> f64 {
-    stock
-        .iter()
-        .map(|(name, count)| {
-            let price = prices.iter().find(|(n, _)| *n == name.as_str()).map_or(0.0, |(_, p)| *p);
-            price * f64::from(*count)
-        })
-        .sum()
+fn calculate_sum(numbers: &[i32]) -> i32 {
+    numbers.iter().sum()
 }
 
-trait Describe {
-    fn describe(&self) -> String;
+struct DataProcessor {
+    data: Vec<i32>,
 }
 
-#[derive(Debug, Default)]
-struct Inventory {
-    stock: BTreeMap<String, u32>,
-}
+impl DataProcessor {
+    fn new() -> Self {
+        DataProcessor { data: Vec::new() }
+    }
 
-impl Inventory {
-    fn add(&mut self, name: &str, count: u32) {
-        *self.stock.entry(name.to_string()).or_insert(0) += count;
+    fn process(&mut self, item: i32) -> i32 {
+        self.data.push(item);
+        item * 2
     }
 }
 
-impl Describe for Inventory {
-    fn describe(&self) -> String {
-        let pairs: Vec<String> = self.stock.iter().map(|(n, c)| format!("{n}={c}")).collect();
-        pairs.join(" ")
+struct Response {
+    url: String,
+    data: String,
+}
+
+#[derive(Debug)]
+enum Error {
+    EmptyUrl,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::EmptyUrl => write!(f, "url is empty"),
+        }
     }
 }
 
-async fn restock(inventory: &mut Inventory, orders: &[(&str, u32)]) -> u32 {
-    let mut added = 0;
-    for (name, count) in orders {
-        inventory.add(name, *count);
-        added += count;
+/// Pending once, then ready: stands in for waiting on the network.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        context.waker().wake_by_ref();
+        Poll::Pending
     }
-    added
 }
 
-/// Poll a future to completion on this thread; the demo's futures never wait on I/O.
+async fn fetch_data(url: &str) -> Result<Response, Error> {
+    if url.is_empty() {
+        return Err(Error::EmptyUrl);
+    }
+    YieldOnce(false).await;
+    Ok(Response { url: url.to_string(), data: String::from("sample") })
+}
+
+/// Poll a future to completion on this thread; the sample's futures never wait on I/O.
 fn block_on<F: Future>(future: F) -> F::Output {
     fn noop_raw_waker() -> RawWaker {
         fn clone(_: *const ()) -> RawWaker {
@@ -217,106 +207,121 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 fn main() {
-    let mut inventory = Inventory::default();
-    inventory.add("apple", 3);
-    let added = block_on(restock(&mut inventory, &[("pear", 2), ("apple", 1)]));
-    let value = total_value(&inventory.stock, &PRICES);
-    println!("{} total={value:.2} restocked={added}", inventory.describe());
+    let total = calculate_sum(&[1, 2, 3, 4]);
+    let mut processor = DataProcessor::new();
+    let doubled: Vec<String> = [1, 2, 3].map(|item| processor.process(item).to_string()).to_vec();
+    match block_on(fetch_data("https://example.com/items")) {
+        Ok(result) => println!(
+            "sum={total} doubled={} stored={} url={} data={}",
+            doubled.join(","),
+            processor.data.len(),
+            result.url,
+            result.data
+        ),
+        Err(error) => {
+            eprintln!("fetch failed: {error}");
+            std::process::exit(1);
+        }
+    }
 }
 """
 
-_C = """\
-/* Inventory demo: functions and structs, run as a program (C has no async functions). */
+_C = """
+/* Sample program: a function and a struct, run as a program (C has no async functions). */
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
-#define MAX_ITEMS 8
-
-struct item {
-    const char *name;
-    unsigned count;
-};
-
-struct inventory {
-    struct item items[MAX_ITEMS];
-    size_t len;
-};
-
-struct order {
-    const char *name;
-    unsigned count;
-};
-
-static double price_of(const char *name) {
-    if (strcmp(name, "apple") == 0) {
-        return 0.5;
+int calculate_sum(int* numbers, int count) {
+    int sum = 0;
+    for (int i = 0; i < count; i++) {
+        sum += numbers[i];
     }
-    return strcmp(name, "pear") == 0 ? 1.25 : 0.0;
+    return sum;
 }
 
-static struct item *inventory_find(struct inventory *inv, const char *name) {
-    for (size_t i = 0; i < inv->len; i++) {
-        if (strcmp(inv->items[i].name, name) == 0) {
-            return &inv->items[i];
+typedef struct {
+    int* data;
+    int size;
+    int capacity;
+} DataProcessor;
+
+/* Store the processed (doubled) item, growing the array as needed. */
+void process_item(DataProcessor* dp, int item) {
+    if (dp->size == dp->capacity) {
+        int capacity = dp->capacity > 0 ? dp->capacity * 2 : 4;
+        int* data = realloc(dp->data, sizeof *data * (size_t)capacity);
+        if (data == NULL) {
+            perror("process_item");
+            exit(EXIT_FAILURE);
         }
+        dp->data = data;
+        dp->capacity = capacity;
     }
-    return NULL;
-}
-
-static int inventory_add(struct inventory *inv, const char *name, unsigned count) {
-    struct item *slot = inventory_find(inv, name);
-    if (slot == NULL) {
-        if (inv->len == MAX_ITEMS) {
-            return -1;
-        }
-        slot = &inv->items[inv->len++];
-        slot->name = name;
-        slot->count = 0;
-    }
-    slot->count += count;
-    return 0;
-}
-
-static double total_value(const struct inventory *inv) {
-    double total = 0.0;
-    for (size_t i = 0; i < inv->len; i++) {
-        total += price_of(inv->items[i].name) * inv->items[i].count;
-    }
-    return total;
-}
-
-static unsigned restock(struct inventory *inv, const struct order *orders, size_t n) {
-    unsigned added = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (inventory_add(inv, orders[i].name, orders[i].count) == 0) {
-            added += orders[i].count;
-        }
-    }
-    return added;
+    dp->data[dp->size++] = item * 2;
 }
 
 int main(void) {
-    struct inventory inv = {0};
-    const struct order orders[] = {{"pear", 2}, {"apple", 1}};
-    inventory_add(&inv, "apple", 3);
-    unsigned added = restock(&inv, orders, sizeof orders / sizeof orders[0]);
-    for (size_t i = 0; i < inv.len; i++) {
-        printf("%s=%u ", inv.items[i].name, inv.items[i].count);
+    int numbers[] = {1, 2, 3, 4};
+    DataProcessor dp = {NULL, 0, 0};
+    for (int item = 1; item <= 3; item++) {
+        process_item(&dp, item);
     }
-    printf("total=%.2f restocked=%u\\n", total_value(&inv), added);
+    printf("sum=%d doubled=", calculate_sum(numbers, 4));
+    for (int i = 0; i < dp.size; i++) {
+        printf("%s%d", i > 0 ? "," : "", dp.data[i]);
+    }
+    printf(" stored=%d url=https://example.com/items data=sample\\n", dp.size);
+    free(dp.data);
     return 0;
 }
 """
 
+# The 1.1/1.2 keys, still readable: ``files["sample.py"]`` is ``files["example.py"]``.
+_OLD_NAMES: Mapping[str, str] = types.MappingProxyType(
+    {
+        "sample.py": "example.py",
+        "sample.js": "example.js",
+        "sample.rs": "example.rs",
+        "sample.c": "example.c",
+    }
+)
+
 _SAMPLES: Mapping[str, str] = types.MappingProxyType(
-    {"sample.py": _PYTHON, "sample.js": _JAVASCRIPT, "sample.rs": _RUST, "sample.c": _C}
+    {"example.py": _PYTHON, "example.js": _JAVASCRIPT, "example.rs": _RUST, "example.c": _C}
 )
 
 
-def sample_code_files() -> dict[str, str]:
-    """Return a fresh ``{filename: source}`` dict with one sample program per language."""
+class SampleFiles(dict[str, str]):
+    """A ``{filename: source}`` dict that also reads the 1.1/1.2 names (``sample.py`` ...).
+
+    It lists, counts and iterates only the four keys ``example.py``, ``example.js``,
+    ``example.rs``, ``example.c``; ``files["sample.py"]`` reads ``files["example.py"]``
+    (its current value), as do the other ``sample.*`` names. Only ``[]`` knows the old
+    names (``in``, ``get`` and ``dict(files)`` do not), as with ``defaultdict``.
+
+    .. versionadded:: 1.3
+    """
+
+    def __missing__(self, key: object) -> str:
+        new = _OLD_NAMES.get(key) if isinstance(key, str) else None
+        if new is None or new not in self:
+            # The key the caller asked for, not the new name: that is what they will look for.
+            raise KeyError(key)
+        return self[new]
+
+
+def sample_code_files() -> SampleFiles:
+    """Return a fresh ``{filename: source}`` dict with one sample program per language.
+
+    Keys, in order: ``example.py``, ``example.js``, ``example.rs``, ``example.c`` (the
+    prototype's). The 1.1/1.2 names ``sample.py`` ... still read (see ``SampleFiles``).
+
+    .. versionchanged:: 1.3
+       Keys renamed from ``sample.*`` to ``example.*``; programs rewritten to the
+       prototype's definitions (``calculate_sum``, ``DataProcessor``, ``fetch_data``).
+    """
     # A new dict each call, so a test that edits its copy cannot leak into another test.
-    return dict(_SAMPLES)
+    return SampleFiles(_SAMPLES)
 
 
 def language_of(filename: str) -> str:

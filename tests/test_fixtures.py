@@ -119,7 +119,7 @@ def test_every_fixture_is_available(suite: pytest.Pytester) -> None:
                          thread_safe_counter, performance_monitor):
                 assert sorted(p.name for p in temp_workspace.iterdir()) == [
                     "cache", "output", "src", "tests"]
-                assert {"sample.py", "sample.js", "sample.rs", "sample.c"} <= set(sample_code_files)
+                assert list(sample_code_files) == [f"example.{e}" for e in ("py", "js", "rs", "c")]
                 ctx = error_tracking_context.capture_and_propagate("a", "b", ValueError("x"))
                 assert error_tracking_context.get_error_chain() == [ctx]
                 config_change_tracker.on_config_change("k", 1, 2)
