@@ -22,21 +22,26 @@ tree-sitter, where ``async`` is a keyword child); definitions carry ``name``.
 * C, JavaScript, Rust: only definitions are nodes (see ``_parser_scan`` for the
   list per language), nested by containment; unbalanced brackets and unterminated
   strings or comments add ``ERROR`` nodes over the bad range.
+* Any other language name (the prototype accepted any): a ``module`` root spanning
+  the input, with no children. Failure injection and counts work as for the others.
 
 .. versionadded:: 1.1
 """
 
 from __future__ import annotations
 
-import math
-import random
 import threading
-from collections.abc import Mapping
-from typing import NamedTuple
 
-import attrs
-
-from itest_shared._parser_tree import ERROR_TYPE, SyntaxNode, SyntaxTree
+from itest_shared._parser_failures import (
+    FAIL_TYPES,
+    Action,
+    Failure,
+    MockParseError,
+    build_failure,
+    decide,
+    failure_error,
+)
+from itest_shared._parser_tree import ERROR_TYPE, SyntaxNode, SyntaxTree, nest_spans
 from itest_shared.samples import SUPPORTED_LANGUAGES
 
 __all__ = [
@@ -49,184 +54,18 @@ __all__ = [
     "SyntaxTree",
 ]
 
-#: The named failure modes ``configure_failure`` accepts (an exception class also works).
-FAIL_TYPES: tuple[str, ...] = ("always", "nth_call", "random", "timeout")
-
-# Options each failure mode accepts, with their defaults (None: required).
-_OPTIONS: Mapping[str, Mapping[str, object]] = {
-    "always": {"exception": None},
-    "nth_call": {"n": None, "every": False, "exception": None},
-    "random": {"rate": None, "seed": 0, "exception": None},
-    "timeout": {"timeout": None, "raise_error": False, "exception": None},
-}
-_REQUIRED = {"nth_call": "n", "random": "rate", "timeout": "timeout"}
-
-
-class MockParseError(RuntimeError):
-    """The default error an injected parser failure raises."""
-
-    def __init__(self, language: str, fail_type: str, call: int) -> None:
-        self.language = language
-        self.fail_type = fail_type
-        self.call = call
-        super().__init__(
-            f"mock {language} parser: injected {fail_type} failure on call {call} "
-            "since configure_failure"
-        )
-
-    # Rebuild from our own arguments when unpickled (it may cross worker boundaries).
-    def __reduce__(self) -> tuple[type[MockParseError], tuple[str, str, int]]:
-        return type(self), (self.language, self.fail_type, self.call)
-
-
-@attrs.define
-class _Failure:
-    """One language's failure configuration and the state it needs (guarded by the lock)."""
-
-    fail_type: str
-    exception: type[BaseException] | None
-    n: int = 0
-    every: bool = False
-    rate: float = 0.0
-    rng: random.Random | None = None
-    timeout: float = 0.0
-    raise_error: bool = False
-    calls: int = 0
-    # Set when this configuration is replaced or reset, to wake parses sleeping in it.
-    wake: threading.Event = attrs.field(factory=threading.Event)
-
-
-class _Action(NamedTuple):
-    """What one parse call must do, decided under the lock, carried out outside it."""
-
-    call: int
-    fail: bool = False
-    delay: float = 0.0
-    wake: threading.Event | None = None
+# The root type of the tree for a language without a real grammar here (the prototype's).
+_OTHER_ROOT_TYPE = "module"
 
 
 def _check_language(language: object) -> str:
+    # Any name goes, as in the prototype: SUPPORTED_LANGUAGES get real trees, the rest
+    # a childless root. Only a name that cannot be one is refused.
     if not isinstance(language, str):
         raise TypeError(f"language must be a str, got {type(language).__name__}")
-    if language not in SUPPORTED_LANGUAGES:
-        raise ValueError(
-            f"unknown language {language!r}; valid languages: {', '.join(SUPPORTED_LANGUAGES)}"
-        )
+    if not language:
+        raise ValueError("language must be a non-empty str, got ''")
     return language
-
-
-def _check_number(option: str, value: object, *, integer: bool = False) -> float:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        wanted = "an int" if integer else "a number"
-        raise TypeError(f"option {option} must be {wanted}, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"option {option} must be finite, got {value!r}")
-    return number
-
-
-def _check_exception(value: object, language: str, fail_type: str) -> type[BaseException] | None:
-    if value is None:
-        return None
-    if not (isinstance(value, type) and issubclass(value, BaseException)):
-        raise TypeError(f"option exception must be an exception class, got {value!r}")
-    try:
-        # Build one now, so a class that cannot be built fails here, not mid-test.
-        _new_error(value, language, fail_type, 0)
-    except Exception as exc:
-        raise TypeError(
-            f"option exception: {value.__name__} cannot be built from one message "
-            f"argument ({exc}); pass a subclass that can"
-        ) from exc
-    return value
-
-
-def _build_failure(language: str, fail_type: object, options: dict[str, object]) -> _Failure:
-    """Validate everything first, so a bad call leaves the previous configuration intact."""
-    if isinstance(fail_type, type) and issubclass(fail_type, BaseException):
-        if options:
-            raise TypeError(
-                f"an exception class as fail_type takes no options, got {', '.join(options)}"
-            )
-        exception = _check_exception(fail_type, language, "always")
-        return _Failure("always", exception)
-    if not isinstance(fail_type, str) or fail_type not in FAIL_TYPES:
-        raise ValueError(
-            f"unknown fail_type {fail_type!r}; valid fail types: {', '.join(FAIL_TYPES)}, "
-            "or an exception class"
-        )
-    accepted = _OPTIONS[fail_type]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"fail_type {fail_type!r} got unexpected option(s) {', '.join(unknown)}; "
-            f"valid options: {', '.join(accepted)}"
-        )
-    values = {**accepted, **options}
-    required = _REQUIRED.get(fail_type)
-    if required is not None and values[required] is None:
-        raise TypeError(f"fail_type {fail_type!r} needs option {required}")
-    failure = _Failure(fail_type, _check_exception(values["exception"], language, fail_type))
-    if fail_type == "nth_call":
-        failure.n = int(_check_number("n", values["n"], integer=True))
-        if failure.n < 1:
-            raise ValueError(f"option n must be >= 1, got {failure.n}")
-        if not isinstance(values["every"], bool):
-            raise TypeError(f"option every must be a bool, got {values['every']!r}")
-        failure.every = values["every"]
-    elif fail_type == "random":
-        failure.rate = _check_number("rate", values["rate"])
-        if not 0.0 <= failure.rate <= 1.0:
-            raise ValueError(f"option rate must be within [0, 1], got {failure.rate}")
-        seed = values["seed"]
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"option seed must be an int or None, got {seed!r}")
-        failure.rng = random.Random(seed)
-    elif fail_type == "timeout":
-        failure.timeout = _check_number("timeout", values["timeout"])
-        if failure.timeout < 0:
-            raise ValueError(f"option timeout must be >= 0 seconds, got {failure.timeout}")
-        if not isinstance(values["raise_error"], bool):
-            raise TypeError(f"option raise_error must be a bool, got {values['raise_error']!r}")
-        failure.raise_error = values["raise_error"]
-        if failure.exception is not None and not failure.raise_error:
-            raise ValueError("option exception needs raise_error=True for fail_type 'timeout'")
-    return failure
-
-
-def _decide(failure: _Failure) -> _Action:
-    """Count one call against ``failure`` and say what it must do. Caller holds the lock."""
-    failure.calls += 1
-    call = failure.calls
-    kind = failure.fail_type
-    if kind == "always":
-        return _Action(call, fail=True)
-    if kind == "nth_call":
-        fail = call % failure.n == 0 if failure.every else call == failure.n
-        return _Action(call, fail=fail)
-    if kind == "random":
-        assert failure.rng is not None
-        # Drawn under the lock: the k-th call after configuring always gets the k-th
-        # draw, so a seed fixes which calls fail however threads interleave.
-        return _Action(call, fail=failure.rng.random() < failure.rate)
-    return _Action(call, fail=failure.raise_error, delay=failure.timeout, wake=failure.wake)
-
-
-def _new_error(cls: type[BaseException], language: str, fail_type: str, call: int) -> BaseException:
-    if issubclass(cls, MockParseError):
-        return cls(language, fail_type, call)
-    return cls(f"mock {language} parser: injected {fail_type} failure on call {call}")
-
-
-def _failure_error(language: str, failure: _Failure, call: int) -> BaseException:
-    if failure.exception is not None:
-        return _new_error(failure.exception, language, failure.fail_type, call)
-    if failure.fail_type == "timeout":
-        return TimeoutError(
-            f"mock {language} parser: injected timeout after {failure.timeout:g} s on call {call}"
-        )
-    return MockParseError(language, failure.fail_type, call)
 
 
 def _build_tree(language: str, source: bytes, text: str | None) -> SyntaxNode:
@@ -235,13 +74,19 @@ def _build_tree(language: str, source: bytes, text: str | None) -> SyntaxNode:
         from itest_shared._parser_python import build_python_tree
 
         return build_python_tree(source, text)
-    from itest_shared._parser_scan import build_scanned_tree
+    if language in SUPPORTED_LANGUAGES:
+        from itest_shared._parser_scan import build_scanned_tree
 
-    return build_scanned_tree(source, language)
+        return build_scanned_tree(source, language)
+    return nest_spans(_OTHER_ROOT_TYPE, source, ())
 
 
 class MockParser:
-    """A mock parser for one language; get it from ``MockParserFactory.get_parser``."""
+    """A mock parser for one language; get it from ``MockParserFactory.get_parser``.
+
+    Its counts and failure settings are its language's in the factory: every parser
+    object of a language (one handed out before ``reset()`` too) shares them.
+    """
 
     def __init__(self, factory: MockParserFactory, language: str) -> None:
         self._factory = factory
@@ -250,17 +95,85 @@ class MockParser:
     @property
     def parse_count(self) -> int:
         """Return how many times ``parse`` was called for this language (failed calls too)."""
-        return self._factory.parse_counts()[self.language]
+        return self._factory._count_of(self.language)[0]
 
     @property
     def failure_count(self) -> int:
         """Return how many of those calls raised an injected failure."""
-        return self._factory.failure_counts()[self.language]
+        return self._factory._count_of(self.language)[1]
 
-    def parse(self, code: bytes | bytearray | memoryview | str) -> SyntaxTree:
+    # The prototype's failure attributes, as views of the factory's configuration, so
+    # tests that set them directly keep working. Modes replace each other (setting one
+    # is a configure_failure call); clearing a mode that is not active does nothing.
+
+    @property
+    def fail_on_parse(self) -> bool:
+        """Return True if every parse fails (``configure_failure(language, "always")``).
+
+        Set True to configure that, False to clear it (if it is the active mode).
+
+        .. versionadded:: 1.3
+        """
+        failure = self._factory._failure_of(self.language)
+        return failure is not None and failure.fail_type == "always"
+
+    @fail_on_parse.setter
+    def fail_on_parse(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"fail_on_parse must be a bool, got {type(value).__name__}")
+        if value:
+            self._factory.configure_failure(self.language, "always")
+        else:
+            self._factory._clear_failure_if(self.language, "always")
+
+    @property
+    def fail_on_nth_call(self) -> int | None:
+        """Return ``n`` if the ``nth_call`` mode is configured, else None.
+
+        Set an int to configure ``configure_failure(language, "nth_call", n=value)``,
+        None to clear it (if it is the active mode).
+
+        .. versionadded:: 1.3
+        """
+        failure = self._factory._failure_of(self.language)
+        return failure.n if failure is not None and failure.fail_type == "nth_call" else None
+
+    @fail_on_nth_call.setter
+    def fail_on_nth_call(self, value: int | None) -> None:
+        if value is None:
+            self._factory._clear_failure_if(self.language, "nth_call")
+        else:
+            self._factory.configure_failure(self.language, "nth_call", n=value)
+
+    @property
+    def timeout(self) -> float | None:
+        """Return the delay in seconds if the ``timeout`` mode is configured, else None.
+
+        Set a number of seconds to configure ``configure_failure(language, "timeout",
+        timeout=value)``; None or 0 clears it (if it is the active mode).
+
+        .. versionadded:: 1.3
+        """
+        failure = self._factory._failure_of(self.language)
+        return failure.timeout if failure is not None and failure.fail_type == "timeout" else None
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        # 0 clears, as a falsy timeout meant "no delay" in the prototype; a bool is not
+        # a number of seconds and is refused by configure_failure.
+        if value is None or (not isinstance(value, bool) and value == 0):
+            self._factory._clear_failure_if(self.language, "timeout")
+        else:
+            self._factory.configure_failure(self.language, "timeout", timeout=value)
+
+    def parse(self, code: bytes | bytearray | memoryview | str, **kwargs: object) -> SyntaxTree:
         """Parse ``code`` (bytes, or str taken as UTF-8) into a deterministic ``SyntaxTree``.
 
-        Raises the configured failure instead when failure injection says so.
+        Raises the configured failure instead when failure injection says so. Keyword
+        arguments (tree-sitter's ``old_tree``, say) are accepted and ignored.
+
+        .. versionchanged:: 1.3
+           Accepts and ignores keyword arguments, as the prototype did.
         """
         if isinstance(code, str):
             # Byte offsets are into the UTF-8 encoding, as tree-sitter's are for str.
@@ -274,7 +187,7 @@ class MockParser:
         if failure is not None and action.delay > 0 and action.wake is not None:
             action.wake.wait(action.delay)
         if failure is not None and action.fail:
-            raise _failure_error(self.language, failure, action.call)
+            raise failure_error(self.language, failure, action.call)
         root = _build_tree(self.language, source, text)
         return SyntaxTree(self.language, source, root)
 
@@ -289,32 +202,52 @@ class MockParserFactory:
     are configured:
 
     * ``"always"``: every call raises.
-    * ``"nth_call"`` with ``n``: only the n-th call raises (the calls before and after it
-      succeed, so a retry works); ``every=True`` fails every n-th call instead.
+    * ``"nth_call"`` with ``n`` (default 1): only the n-th call raises (the calls before
+      and after it succeed, so a retry works); ``every=True`` fails every n-th call.
     * ``"random"`` with ``rate`` in [0, 1] and ``seed`` (default 0; None = unseeded):
       each call fails with probability ``rate``; a seed fixes exactly which calls fail.
-    * ``"timeout"`` with ``timeout`` seconds: each call sleeps that long, then returns
-      the tree, or raises ``TimeoutError`` if ``raise_error=True``.
+    * ``"timeout"`` with ``timeout`` seconds (default 10): each call sleeps that long,
+      then returns the tree, or raises ``TimeoutError`` if ``raise_error=True``.
     * an exception class as ``fail_type``: every call raises that class.
 
     Injected failures raise ``MockParseError`` (a ``RuntimeError``) unless ``exception=``
-    names another class, built with one message argument. Counts are exact under threads.
+    names another class, built with one message argument; the message starts with the
+    prototype's ``Parser failed for <language>`` (``Parser failed on call <n>`` for
+    ``nth_call``). A parser's ``fail_on_parse``, ``fail_on_nth_call`` and ``timeout``
+    attributes read and set the same configuration. Any non-empty language name works.
+    Counts are exact under threads.
+
+    .. versionchanged:: 1.3
+       Any language name; ``parsers``; ``reset()`` forgets the parser objects;
+       ``nth_call`` and ``timeout`` defaults; messages start with the prototype's words.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parsers: dict[str, MockParser] = {}
-        self._failures: dict[str, _Failure] = {}
+        self._failures: dict[str, Failure] = {}
+        # The real-tree languages are always listed (at 0); others join on first parse.
         self._counts = dict.fromkeys(SUPPORTED_LANGUAGES, 0)
         self._failed = dict.fromkeys(SUPPORTED_LANGUAGES, 0)
 
     @property
     def languages(self) -> tuple[str, ...]:
-        """Return the languages this factory has parsers for."""
+        """Return the languages with real trees; any other name gets a childless ``module``."""
         return SUPPORTED_LANGUAGES
 
+    @property
+    def parsers(self) -> dict[str, MockParser]:
+        """Return ``{language: parser}`` of the parsers handed out since creation or reset.
+
+        A copy, in the order they were first asked for.
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return dict(self._parsers)
+
     def get_parser(self, language: str) -> MockParser:
-        """Return the parser for ``language`` (the same object on every call)."""
+        """Return the parser for ``language`` (the same object on every call until reset)."""
         _check_language(language)
         with self._lock:
             parser = self._parsers.get(language)
@@ -325,7 +258,7 @@ class MockParserFactory:
     def configure_failure(self, language: str, fail_type: object, **options: object) -> None:
         """Make ``language``'s parser fail as ``fail_type`` says, replacing earlier settings."""
         _check_language(language)
-        failure = _build_failure(language, fail_type, options)
+        failure = build_failure(language, fail_type, options)
         with self._lock:
             old = self._failures.get(language)
             self._failures[language] = failure
@@ -341,10 +274,18 @@ class MockParserFactory:
             old.wake.set()
 
     def reset(self) -> None:
-        """Clear every failure and zero every count; parses sleeping in a timeout wake up."""
+        """Clear every failure, zero every count and forget the parsers handed out.
+
+        The next ``get_parser`` returns a new object, as in the prototype; parses
+        sleeping in a timeout wake up.
+
+        .. versionchanged:: 1.3
+           Also forgets the parser objects.
+        """
         with self._lock:
             old = list(self._failures.values())
             self._failures.clear()
+            self._parsers.clear()
             self._counts = dict.fromkeys(SUPPORTED_LANGUAGES, 0)
             self._failed = dict.fromkeys(SUPPORTED_LANGUAGES, 0)
         for failure in old:
@@ -357,7 +298,7 @@ class MockParserFactory:
             return sum(self._counts.values())
 
     def parse_counts(self) -> dict[str, int]:
-        """Return ``{language: parse calls}`` for every language."""
+        """Return ``{language: parse calls}``: the four real-tree languages, then others parsed."""
         with self._lock:
             return dict(self._counts)
 
@@ -366,13 +307,33 @@ class MockParserFactory:
         with self._lock:
             return dict(self._failed)
 
-    def _count_call(self, language: str) -> tuple[_Action, _Failure | None]:
+    def _count_of(self, language: str) -> tuple[int, int]:
+        """Return ``(parse calls, injected failures)`` for ``language``."""
         with self._lock:
-            self._counts[language] += 1
+            return self._counts.get(language, 0), self._failed.get(language, 0)
+
+    def _failure_of(self, language: str) -> Failure | None:
+        with self._lock:
+            return self._failures.get(language)
+
+    def _clear_failure_if(self, language: str, fail_type: str) -> None:
+        """Clear ``language``'s failure if ``fail_type`` is the active mode."""
+        with self._lock:
+            old = self._failures.get(language)
+            if old is None or old.fail_type != fail_type:
+                return
+            del self._failures[language]
+        old.wake.set()
+
+    def _count_call(self, language: str) -> tuple[Action, Failure | None]:
+        with self._lock:
+            # Counts of languages beyond the four are created here, under the lock.
+            count = self._counts[language] = self._counts.get(language, 0) + 1
+            self._failed.setdefault(language, 0)
             failure = self._failures.get(language)
             if failure is None:
-                return _Action(self._counts[language]), None
-            action = _decide(failure)
+                return Action(count), None
+            action = decide(failure)
             if action.fail:
                 self._failed[language] += 1
             return action, failure

@@ -19,6 +19,8 @@ from itest_shared.parsers import (
 )
 from itest_shared.samples import SUPPORTED_LANGUAGES, language_of, sample_code_files
 
+from .helpers import run_together
+
 
 @pytest.fixture
 def mock_parser_factory() -> Iterator[MockParserFactory]:
@@ -85,14 +87,59 @@ def test_one_parser_per_language(mock_parser_factory: MockParserFactory) -> None
 
 
 @pytest.mark.parametrize("method", ["get_parser", "configure_failure", "clear_failure"])
-def test_unknown_language_lists_valid_ones(
+def test_language_must_be_a_non_empty_str(
     mock_parser_factory: MockParserFactory, method: str
 ) -> None:
-    args = ("cobol", "always") if method == "configure_failure" else ("cobol",)
-    with pytest.raises(ValueError, match=r"unknown language 'cobol'.*c, javascript, python, rust"):
-        getattr(mock_parser_factory, method)(*args)
-    with pytest.raises(TypeError, match="language must be a str"):
-        getattr(mock_parser_factory, method)(None, *args[1:])
+    rest = ("always",) if method == "configure_failure" else ()
+    with pytest.raises(ValueError, match="language must be a non-empty str, got ''"):
+        getattr(mock_parser_factory, method)("", *rest)
+    with pytest.raises(TypeError, match="language must be a str, got NoneType"):
+        getattr(mock_parser_factory, method)(None, *rest)
+    with pytest.raises(TypeError, match="language must be a str, got bytes"):
+        getattr(mock_parser_factory, method)(b"python", *rest)
+    assert mock_parser_factory.parsers == {}
+    assert mock_parser_factory.parse_counts() == dict.fromkeys(SUPPORTED_LANGUAGES, 0)
+
+
+def test_any_other_language_gets_a_childless_module_tree(
+    mock_parser_factory: MockParserFactory,
+) -> None:
+    # The prototype accepted any language name; its root type was "module".
+    parser = mock_parser_factory.get_parser("go")
+    assert parser is mock_parser_factory.get_parser("go") and parser.language == "go"
+    source = 'package main\n\nfunc main() { println("h\u00e9") }\n'
+    tree = parser.parse(source)
+    assert_well_formed(tree)
+    root = tree.root_node
+    assert (tree.language, root.type, root.children) == ("go", "module", [])
+    assert (root.start_byte, root.end_byte) == (0, len(source.encode()))
+    assert (root.start_point, root.end_point) == ((0, 0), (3, 0))
+    assert not root.has_error
+    assert tree == parser.parse(source.encode())
+    assert parser.parse(b"").root_node.end_byte == 0
+    # Names are case-sensitive and taken as given: "Python" is not "python".
+    other = mock_parser_factory.get_parser("Python").parse(b"def f(): pass\n")
+    assert (other.root_node.type, other.root_node.children) == ("module", [])
+    assert mock_parser_factory.parse_counts() == {
+        **dict.fromkeys(SUPPORTED_LANGUAGES, 0),
+        "go": 3,
+        "Python": 1,
+    }
+    assert mock_parser_factory.parse_count == 4
+
+
+def test_failure_injection_works_for_any_language(mock_parser_factory: MockParserFactory) -> None:
+    mock_parser_factory.configure_failure("kotlin", "nth_call", n=2)
+    assert _outcomes(mock_parser_factory, "kotlin", 4) == [2]
+    mock_parser_factory.configure_failure("kotlin", "always")
+    with pytest.raises(MockParseError, match="Parser failed for kotlin"):
+        mock_parser_factory.get_parser("kotlin").parse(b"fun main() {}")
+    assert mock_parser_factory.failure_counts()["kotlin"] == 2
+    assert mock_parser_factory.get_parser("kotlin").failure_count == 2
+    mock_parser_factory.clear_failure("kotlin")
+    mock_parser_factory.get_parser("kotlin").parse(b"fun main() {}")
+    assert mock_parser_factory.get_parser("kotlin").parse_count == 6
+    mock_parser_factory.clear_failure("never-configured")  # a no-op, like any language
 
 
 def test_parse_rejects_non_text_without_counting(mock_parser_factory: MockParserFactory) -> None:
@@ -125,23 +172,44 @@ def test_python_tree_reflects_the_code(mock_parser_factory: MockParserFactory) -
 
 
 def test_python_sample_outline(mock_parser_factory: MockParserFactory) -> None:
-    tree = mock_parser_factory.get_parser("python").parse(sample_code_files()["sample.py"])
+    tree = mock_parser_factory.get_parser("python").parse(sample_code_files()["example.py"])
+    assert_well_formed(tree)
+    definitions = [row for row in outline(tree) if row[1].endswith("definition")]
+    assert definitions == [
+        (0, "function_definition", "calculate_sum", False),
+        (0, "class_definition", "DataProcessor", False),
+        (1, "function_definition", "__init__", False),
+        (1, "function_definition", "process", False),
+        (0, "function_definition", "fetch_data", True),
+        (0, "function_definition", "main", False),
+    ]
+    fetch = tree.root_node.find_all("function_definition")[3]
+    assert fetch.text.startswith(b"async def fetch_data(url):\n")
+    assert [n.type for n in fetch.find_all("await")] == ["await"]
+
+
+def test_python_decorated_definitions_are_wrapped(mock_parser_factory: MockParserFactory) -> None:
+    source = (
+        b"import functools\n\n\nclass Box:\n    @property\n    def size(self):\n"
+        b"        return 1\n\n\n@functools.cache\n@staticmethod\nasync def load():\n"
+        b"    return 2\n"
+    )
+    tree = mock_parser_factory.get_parser("python").parse(source)
     assert_well_formed(tree)
     definitions = [row for row in outline(tree) if row[1].endswith(("definition", "decorator"))]
     assert definitions == [
-        (0, "function_definition", "total_value", False),
-        (0, "class_definition", "Inventory", False),
-        (1, "function_definition", "__init__", False),
-        (1, "function_definition", "add", False),
+        (0, "class_definition", "Box", False),
         (1, "decorated_definition", None, False),
         (2, "decorator", None, False),
-        (2, "function_definition", "units", False),
-        (1, "function_definition", "describe", False),
-        (0, "function_definition", "restock", True),
-        (0, "function_definition", "main", False),
+        (2, "function_definition", "size", False),
+        (0, "decorated_definition", None, False),
+        (1, "decorator", None, False),
+        (1, "decorator", None, False),
+        (1, "function_definition", "load", True),
     ]
-    decorated = tree.root_node.find_all("decorated_definition")[0]
-    assert decorated.text.startswith(b"@property\n    def units")
+    first, second = tree.root_node.find_all("decorated_definition")
+    assert first.text.startswith(b"@property\n    def size")
+    assert second.text.startswith(b"@functools.cache\n@staticmethod\nasync def load")
 
 
 def test_str_input_gives_utf8_byte_offsets(mock_parser_factory: MockParserFactory) -> None:
@@ -220,51 +288,52 @@ def test_trees_are_deterministic_and_compare_by_content(
 
 def test_sample_outlines_for_brace_languages(mock_parser_factory: MockParserFactory) -> None:
     samples = sample_code_files()
-    js = mock_parser_factory.get_parser("javascript").parse(samples["sample.js"])
+    js = mock_parser_factory.get_parser("javascript").parse(samples["example.js"])
     assert outline(js) == [
-        (0, "function_declaration", "totalValue", False),
-        (0, "class_declaration", "Inventory", False),
+        (0, "function_declaration", "calculateSum", False),
+        (0, "class_declaration", "DataProcessor", False),
         (1, "method_definition", "constructor", False),
-        (1, "method_definition", "add", False),
-        (1, "method_definition", "describe", False),
-        (0, "function_declaration", "restock", True),
+        (1, "method_definition", "process", False),
+        (0, "function_declaration", "fetchData", True),
         (0, "function_declaration", "main", True),
         (0, "arrow_function", None, False),
     ]
-    rust = mock_parser_factory.get_parser("rust").parse(samples["sample.rs"])
-    assert [row for row in outline(rust) if row[0] == 0] == [
-        (0, "function_item", "total_value", False),
-        (0, "trait_item", "Describe", False),
-        (0, "struct_item", "Inventory", False),
-        (0, "impl_item", "Inventory", False),
-        (0, "impl_item", "Inventory", False),
-        (0, "function_item", "restock", True),
+    rust = mock_parser_factory.get_parser("rust").parse(samples["example.rs"])
+    assert outline(rust) == [
+        (0, "function_item", "calculate_sum", False),
+        (0, "struct_item", "DataProcessor", False),
+        (0, "impl_item", "DataProcessor", False),
+        (1, "function_item", "new", False),
+        (1, "function_item", "process", False),
+        (0, "struct_item", "Response", False),
+        (0, "enum_item", "Error", False),
+        (0, "impl_item", "Error", False),
+        (1, "function_item", "fmt", False),
+        (0, "struct_item", "YieldOnce", False),
+        (0, "impl_item", "YieldOnce", False),
+        (1, "function_item", "poll", False),
+        (0, "function_item", "fetch_data", True),
         (0, "function_item", "block_on", False),
+        (1, "function_item", "noop_raw_waker", False),
+        (2, "function_item", "clone", False),
+        (2, "function_item", "noop", False),
         (0, "function_item", "main", False),
     ]
-    c = mock_parser_factory.get_parser("c").parse(samples["sample.c"])
-    assert [(row[1], row[2]) for row in outline(c)] == [
-        ("struct_specifier", "item"),
-        ("struct_specifier", "inventory"),
-        ("struct_specifier", "order"),
-        *[
-            ("function_definition", name)
-            for name in (
-                "price_of",
-                "inventory_find",
-                "inventory_add",
-                "total_value",
-                "restock",
-                "main",
-            )
-        ],
+    c = mock_parser_factory.get_parser("c").parse(samples["example.c"])
+    assert outline(c) == [
+        (0, "function_definition", "calculate_sum", False),
+        (0, "struct_specifier", None, False),
+        (0, "function_definition", "process_item", False),
+        (0, "function_definition", "main", False),
     ]
     for tree in (js, rust, c):
         assert_well_formed(tree)
         assert not tree.root_node.has_error
     first_function = c.root_node.find_all("function_definition")[0]
-    assert first_function.text.startswith(b"static double price_of(")
+    assert first_function.text.startswith(b"int calculate_sum(int* numbers, int count) {")
     assert first_function.text.endswith(b"}")
+    fetch = next(node for node in rust.walk() if node.name == "fetch_data")
+    assert fetch.text.startswith(b"async fn fetch_data(url: &str) -> Result<Response, Error> {")
 
 
 JS_TRICKY = r"""const s = "not { a block";
@@ -468,7 +537,7 @@ def test_unterminated_string_does_not_hide_later_code(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    language=st.sampled_from(SUPPORTED_LANGUAGES),
+    language=st.sampled_from((*SUPPORTED_LANGUAGES, "go")),
     data=st.one_of(
         st.binary(max_size=300),
         st.text(alphabet="{}()[]<>\"'`/\\*#!:;=,.\n\r\t rfnbclassync01$@", max_size=300).map(
@@ -516,12 +585,57 @@ def test_always_fails_with_a_runtime_error_naming_the_call(
     mock_parser_factory.configure_failure("rust", "always")
     parser = mock_parser_factory.get_parser("rust")
     for call in (1, 2):
+        # The prototype's words first, then which failure and which call.
         with pytest.raises(
-            MockParseError, match=f"mock rust parser: injected always failure on call {call}"
+            MockParseError,
+            match=rf"^Parser failed for rust: mock rust parser: injected always failure "
+            rf"on call {call} since configure_failure$",
         ):
             parser.parse("fn main() {}")
     assert isinstance(MockParseError("rust", "always", 1), RuntimeError)
     mock_parser_factory.get_parser("python").parse(b"x = 1")  # other languages unaffected
+
+
+def test_nth_call_message_names_the_call(mock_parser_factory: MockParserFactory) -> None:
+    parser = mock_parser_factory.get_parser("python")
+    mock_parser_factory.configure_failure("python", "nth_call", n=2)
+    parser.parse(b"x")
+    with pytest.raises(
+        RuntimeError,
+        match=r"^Parser failed on call 2: mock python parser: injected nth_call failure "
+        r"on call 2 since configure_failure$",
+    ):
+        parser.parse(b"x")
+    mock_parser_factory.configure_failure("python", "nth_call", n=3, every=True)
+    for failing_call in (3, 6):
+        parser.parse(b"x")
+        parser.parse(b"x")
+        with pytest.raises(RuntimeError, match=f"^Parser failed on call {failing_call}: "):
+            parser.parse(b"x")
+    mock_parser_factory.configure_failure("python", "random", rate=1.0)
+    with pytest.raises(
+        RuntimeError, match=r"^Parser failed for python: .* random failure on call 1\b"
+    ):
+        parser.parse(b"x")
+
+
+def test_configure_failure_defaults_as_the_prototype(
+    mock_parser_factory: MockParserFactory,
+) -> None:
+    parser = mock_parser_factory.get_parser("javascript")
+    mock_parser_factory.configure_failure("javascript", "nth_call")  # n defaults to 1
+    assert parser.fail_on_nth_call == 1
+    assert _outcomes(mock_parser_factory, "javascript", 3) == [1]
+    mock_parser_factory.configure_failure("javascript", "timeout")  # 10 seconds
+    assert parser.timeout == 10
+    results: list[SyntaxTree] = []
+    worker = threading.Thread(target=lambda: results.append(parser.parse(b"f()")))
+    worker.start()
+    worker.join(0.3)
+    assert worker.is_alive() and not results  # still inside the 10 s delay
+    mock_parser_factory.clear_failure("javascript")
+    worker.join(30)  # hang guard
+    assert not worker.is_alive() and results[0].root_node.type == "program"
 
 
 def test_mock_parse_error_survives_pickling() -> None:
@@ -537,7 +651,7 @@ class CustomParserCrash(Exception):
 def test_custom_exception_types(mock_parser_factory: MockParserFactory) -> None:
     parser = mock_parser_factory.get_parser("python")
     mock_parser_factory.configure_failure("python", CustomParserCrash)
-    with pytest.raises(CustomParserCrash, match="injected always failure on call 1"):
+    with pytest.raises(CustomParserCrash, match=r"^Parser failed for python: .* on call 1\b"):
         parser.parse(b"x = 1")
     mock_parser_factory.configure_failure("python", "nth_call", n=2, exception=MemoryError)
     parser.parse(b"x = 1")
@@ -617,13 +731,124 @@ def test_reset_and_clear_failure(mock_parser_factory: MockParserFactory) -> None
     mock_parser_factory.clear_failure("rust")  # nothing configured: a no-op
 
 
+def test_parsers_lists_the_parsers_handed_out(mock_parser_factory: MockParserFactory) -> None:
+    assert mock_parser_factory.parsers == {}
+    python = mock_parser_factory.get_parser("python")
+    mock_parser_factory.configure_failure("go", "always")  # creates nothing: no parser asked for
+    go = mock_parser_factory.get_parser("go")
+    assert mock_parser_factory.parsers == {"python": python, "go": go}
+    assert list(mock_parser_factory.parsers) == ["python", "go"]  # in the order handed out
+    mock_parser_factory.parsers.clear()  # a copy: the factory's own is untouched
+    assert mock_parser_factory.parsers == {"python": python, "go": go}
+
+
+def test_reset_forgets_the_parser_objects(mock_parser_factory: MockParserFactory) -> None:
+    old = mock_parser_factory.get_parser("python")
+    mock_parser_factory.configure_failure("python", "always")
+    with pytest.raises(MockParseError):
+        old.parse(b"x")
+    mock_parser_factory.reset()
+    assert mock_parser_factory.parsers == {}
+    new = mock_parser_factory.get_parser("python")
+    assert new is not old and new is mock_parser_factory.get_parser("python")
+    assert mock_parser_factory.parsers == {"python": new}
+    # Failures and counts are cleared too; a parser handed out before still works and
+    # shares its language's (now empty) configuration and counts.
+    assert new.parse_count == 0 and new.failure_count == 0
+    old.parse(b"x")
+    assert (new.parse_count, old.parse_count, old.fail_on_parse) == (1, 1, False)
+
+
+def test_prototype_style_failure_attributes(mock_parser_factory: MockParserFactory) -> None:
+    parser = mock_parser_factory.get_parser("python")
+    assert (parser.fail_on_parse, parser.fail_on_nth_call, parser.timeout) == (False, None, None)
+    parser.fail_on_parse = True
+    assert (parser.fail_on_parse, parser.fail_on_nth_call, parser.timeout) == (True, None, None)
+    with pytest.raises(RuntimeError, match="Parser failed for python"):
+        parser.parse(b"x")
+    parser.fail_on_parse = False
+    assert parser.fail_on_parse is False
+    parser.parse(b"x")
+    parser.fail_on_nth_call = 2
+    assert (parser.fail_on_parse, parser.fail_on_nth_call, parser.timeout) == (False, 2, None)
+    assert _outcomes(mock_parser_factory, "python", 3) == [2]
+    # Clearing a mode that is not the active one leaves the active one alone.
+    parser.fail_on_parse = False
+    parser.timeout = None
+    assert parser.fail_on_nth_call == 2
+    parser.fail_on_nth_call = None
+    assert parser.fail_on_nth_call is None
+    assert _outcomes(mock_parser_factory, "python", 3) == []
+    parser.timeout = 0.01
+    assert (parser.fail_on_parse, parser.fail_on_nth_call, parser.timeout) == (False, None, 0.01)
+    assert parser.parse(b"def f(): pass").root_node.children[0].type == "function_definition"
+    parser.timeout = 0  # falsy, as in the prototype: no delay
+    assert parser.timeout is None
+    parser.timeout = 2.5
+    parser.timeout = None
+    assert parser.timeout is None
+    # They read the factory's configuration for the language, whoever set it.
+    mock_parser_factory.configure_failure("python", "nth_call", n=4, every=True)
+    assert parser.fail_on_nth_call == 4
+    mock_parser_factory.configure_failure("python", "timeout", timeout=3, raise_error=True)
+    assert parser.timeout == 3
+    mock_parser_factory.configure_failure("python", CustomParserCrash)
+    assert parser.fail_on_parse is True
+    mock_parser_factory.get_parser("c").fail_on_parse = True  # per language
+    assert mock_parser_factory.get_parser("rust").fail_on_parse is False
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "error", "message"),
+    [
+        ("fail_on_parse", 1, TypeError, "fail_on_parse must be a bool, got int"),
+        ("fail_on_parse", None, TypeError, "fail_on_parse must be a bool, got NoneType"),
+        ("fail_on_nth_call", 0, ValueError, "option n must be >= 1, got 0"),
+        ("fail_on_nth_call", -2, ValueError, "option n must be >= 1"),
+        ("fail_on_nth_call", 2.0, TypeError, "option n must be an int, got float"),
+        ("fail_on_nth_call", True, TypeError, "option n must be an int, got bool"),
+        ("timeout", -1, ValueError, "option timeout must be >= 0 seconds"),
+        ("timeout", "1", TypeError, "option timeout must be a number, got str"),
+        ("timeout", float("inf"), ValueError, "option timeout must be finite"),
+    ],
+)
+def test_bad_attribute_values_are_refused_and_change_nothing(
+    mock_parser_factory: MockParserFactory,
+    attribute: str,
+    value: object,
+    error: type[Exception],
+    message: str,
+) -> None:
+    parser = mock_parser_factory.get_parser("rust")
+    parser.fail_on_nth_call = 2
+    parser.parse(b"fn f() {}")
+    with pytest.raises(error, match=message):
+        setattr(parser, attribute, value)
+    assert parser.fail_on_nth_call == 2
+    with pytest.raises(MockParseError, match="Parser failed on call 2"):  # still counting on
+        parser.parse(b"fn f() {}")
+
+
+def test_parse_accepts_and_ignores_keyword_arguments(
+    mock_parser_factory: MockParserFactory,
+) -> None:
+    # tree-sitter's parse takes e.g. old_tree=; the prototype ignored every keyword.
+    parser = mock_parser_factory.get_parser("python")
+    first = parser.parse(b"def f(): pass\n")
+    again = parser.parse(b"def f(): pass\n", old_tree=first, keep_text=True)
+    assert again == first
+    assert parser.parse(code=b"x = 1\n").root_node.children[0].type == "assignment"
+    assert parser.parse_count == 3
+
+
 @pytest.mark.parametrize(
     ("fail_type", "options", "error", "message"),
     [
         ("sometimes", {}, ValueError, "valid fail types: always, nth_call, random, timeout"),
         (None, {}, ValueError, "unknown fail_type None"),
-        ("nth_call", {}, TypeError, "needs option n"),
         ("nth_call", {"n": 0}, ValueError, "option n must be >= 1"),
+        ("nth_call", {"n": None}, TypeError, "option n must be an int, got NoneType"),
+        ("timeout", {"timeout": None}, TypeError, "option timeout must be a number"),
         ("nth_call", {"n": 2.0}, TypeError, "option n must be an int"),
         ("nth_call", {"n": True}, TypeError, "option n must be an int"),
         ("nth_call", {"n": 2, "every": 1}, TypeError, "option every must be a bool"),
@@ -638,7 +863,6 @@ def test_reset_and_clear_failure(mock_parser_factory: MockParserFactory) -> None
         ("random", {"rate": 1.5}, ValueError, r"option rate must be within \[0, 1\]"),
         ("random", {"rate": float("nan")}, ValueError, "option rate must be finite"),
         ("random", {"rate": 0.5, "seed": "x"}, TypeError, "option seed"),
-        ("timeout", {}, TypeError, "needs option timeout"),
         ("timeout", {"timeout": -1}, ValueError, "option timeout must be >= 0"),
         ("timeout", {"timeout": "1"}, TypeError, "option timeout must be a number"),
         ("timeout", {"timeout": 1, "exception": KeyError}, ValueError, "needs raise_error=True"),
@@ -742,6 +966,31 @@ def test_seeded_random_failures_match_a_sequential_run_under_threads(
     assert caught == len(_outcomes(sequential, "rust", 32000))
     assert caught == mock_parser_factory.get_parser("rust").failure_count
     assert mock_parser_factory.get_parser("rust").parse_count == 32000
+
+
+@pytest.mark.usefixtures("contention")
+def test_new_languages_under_contention_count_exactly(
+    mock_parser_factory: MockParserFactory,
+) -> None:
+    # Four threads race to create each language's parser and count; none may be lost.
+    seen: list[list[int]] = [[] for _ in range(4)]
+    calls = 2000
+
+    def work(index: int) -> None:
+        language = f"lang{index % 4}"
+        parser = mock_parser_factory.get_parser(language)
+        seen[index % 4].append(id(parser))
+        for _ in range(calls):
+            parser.parse(b"x")
+
+    run_together(work, count=16)
+    assert all(len(set(ids)) == 1 for ids in seen)  # one object per language
+    counts = mock_parser_factory.parse_counts()
+    assert {k: counts[k] for k in counts if k.startswith("lang")} == {
+        f"lang{k}": 4 * calls for k in range(4)
+    }
+    assert mock_parser_factory.parse_count == 16 * calls
+    assert sorted(mock_parser_factory.parsers) == ["lang0", "lang1", "lang2", "lang3"]
 
 
 def test_node_api_matches_tree_sitter_names(mock_parser_factory: MockParserFactory) -> None:
