@@ -7,6 +7,8 @@ a power of ten of blocks whose low id digits are filled in once; only the high d
 change from chunk to chunk, and because every block has the same length, each high
 digit is stamped into all blocks with one strided slice assignment. So a chunk costs
 a few dozen C-level operations, not one format per block, and memory stays flat.
+The power of ten is the largest whose chunk fits the limit (down to one block a
+chunk), so a block of any size, e.g. with a long name prefix, streams the same way.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ import random
 from collections.abc import Iterator
 
 _ID_DIGITS = 13
-# A chunk holds 10**4 blocks (10**3 for big blocks): at most about 2 MiB, big enough
-# that per-chunk costs vanish, small enough that memory stays flat.
+# A chunk holds up to 10**4 blocks, fewer for big blocks: at most about 2 MiB (or one
+# block, if a block is bigger), big enough that per-chunk costs vanish, small enough
+# that memory stays flat.
 _CHUNK_LIMIT = 2 * 1024 * 1024
+_MAX_LOW_DIGITS = 4
 
+#: The function name prefix of the ``function`` pattern; any identifier may replace it.
+DEFAULT_PREFIX = "function"
+
+# ``{name}`` marks the function name prefix, ``{id}`` the unique id; both are replaced
+# with str.replace, never str.format, so a prefix goes in verbatim.
 _PY_FUNCTION = '''\
-def function_{id}(value):
+def {name}_{id}(value):
     """Return value plus one."""
     return value + 1
 
@@ -47,7 +56,7 @@ async def task_{id}(values):
 
 
 """
-_JS_FUNCTION = "function function_{id}(value) {\n  return value + 1;\n}\n\n"
+_JS_FUNCTION = "function {name}_{id}(value) {\n  return value + 1;\n}\n\n"
 _JS_CLASS = (
     "class Class_{id} {\n  constructor(value) {\n    this.value = value;\n  }\n\n"
     "  double() {\n    return this.value * 2;\n  }\n}\n\n"
@@ -56,33 +65,46 @@ _JS_ASYNC = (
     "async function task_{id}(values) {\n  let total = 0;\n"
     "  for await (const value of values) {\n    total += value;\n  }\n  return total;\n}\n\n"
 )
-_RS_FUNCTION = "pub fn function_{id}(value: i64) -> i64 {\n    value + 1\n}\n\n"
+_RS_FUNCTION = "pub fn {name}_{id}(value: i64) -> i64 {\n    value + 1\n}\n\n"
 _RS_CLASS = (
     "pub struct Struct{id} {\n    pub value: i64,\n}\n\n"
     "impl Struct{id} {\n    pub fn double(&self) -> i64 {\n        self.value * 2\n    }\n}\n\n"
 )
 _RS_ASYNC = "pub async fn task_{id}(value: i64) -> i64 {\n    value + 1\n}\n\n"
-_C_FUNCTION = "int function_{id}(int value) {\n    return value + 1;\n}\n\n"
+_C_FUNCTION = "int {name}_{id}(int value) {\n    return value + 1;\n}\n\n"
 _C_CLASS = (
     "struct record_{id} {\n    int value;\n};\n\n"
     "int record_{id}_double(const struct record_{id} *r) {\n    return r->value * 2;\n}\n\n"
 )
 
+# language -> function block template, with ``{name}`` still in it.
+_FUNCTIONS = {
+    "python": _PY_FUNCTION,
+    "javascript": _JS_FUNCTION,
+    "rust": _RS_FUNCTION,
+    "c": _C_FUNCTION,
+}
+
+
+def function_block(prefix: str, language: str) -> str:
+    """Return the function block template of ``language`` with ``prefix`` naming its function."""
+    return _FUNCTIONS[language].replace("{name}", prefix)
+
+
+def _function(language: str) -> str:
+    return function_block(DEFAULT_PREFIX, language)
+
+
 #: pattern -> language -> block template (``{id}`` marks the unique id).
 BLOCKS: dict[str, dict[str, str]] = {
-    "function": {
-        "python": _PY_FUNCTION,
-        "javascript": _JS_FUNCTION,
-        "rust": _RS_FUNCTION,
-        "c": _C_FUNCTION,
-    },
+    "function": {language: _function(language) for language in _FUNCTIONS},
     "class": {"python": _PY_CLASS, "javascript": _JS_CLASS, "rust": _RS_CLASS, "c": _C_CLASS},
     "async": {"python": _PY_ASYNC, "javascript": _JS_ASYNC, "rust": _RS_ASYNC},
     "mixed": {
-        "python": _PY_FUNCTION + _PY_CLASS + _PY_ASYNC,
-        "javascript": _JS_FUNCTION + _JS_CLASS + _JS_ASYNC,
-        "rust": _RS_FUNCTION + _RS_CLASS + _RS_ASYNC,
-        "c": _C_FUNCTION + _C_CLASS,
+        "python": _function("python") + _PY_CLASS + _PY_ASYNC,
+        "javascript": _function("javascript") + _JS_CLASS + _JS_ASYNC,
+        "rust": _function("rust") + _RS_CLASS + _RS_ASYNC,
+        "c": _function("c") + _C_CLASS,
     },
     "comment": {
         "python": "# generated comment {id}: nothing to see here, only a comment\n",
@@ -94,27 +116,31 @@ BLOCKS: dict[str, dict[str, str]] = {
 PATTERNS: tuple[str, ...] = tuple(BLOCKS)
 
 
-def block_size(pattern: str, language: str) -> int:
-    """Return the byte length of one block (every block has the same length)."""
-    return len(BLOCKS[pattern][language].replace("{id}", "0" * 13).encode("utf-8"))
+def block_size(template: str) -> int:
+    """Return the byte length of one block of ``template`` (every block has the same length)."""
+    return len(template.replace("{id}", "0" * _ID_DIGITS).encode("utf-8"))
 
 
-def iter_blocks(pattern: str, language: str, count: int) -> Iterator[bytearray | memoryview]:
-    """Yield ``count`` blocks, a chunk of many blocks at a time.
+def iter_blocks(template: str, count: int) -> Iterator[bytearray | memoryview]:
+    """Yield ``count`` blocks of ``template``, a chunk of many blocks at a time.
 
     The chunk is one buffer re-stamped in place for each yield: write it out before
     asking for the next one.
     """
-    pieces = BLOCKS[pattern][language].encode("utf-8").split(b"{id}")
-    low_digits = 4 if block_size(pattern, language) * 10**4 <= _CHUNK_LIMIT else 3
+    pieces = template.encode("utf-8").split(b"{id}")
+    size = block_size(template)
+    low_digits = _MAX_LOW_DIGITS
+    while low_digits > 0 and size * 10**low_digits > _CHUNK_LIMIT:
+        low_digits -= 1
     per_chunk = 10**low_digits
     high_digits = _ID_DIGITS - low_digits
     placeholder = b"@" * high_digits
     # The chunk: every block with its low id digits filled in, high digits pending.
+    # (b"%0*d" % (0, 0) would give b"0", not b"", hence the explicit empty case.)
     chunk = bytearray()
     for low in range(per_chunk):  # appended in place: no second copy of the chunk
-        chunk += (placeholder + b"%0*d" % (low_digits, low)).join(pieces)
-    size = len(chunk) // per_chunk
+        low_text = b"%0*d" % (low_digits, low) if low_digits else b""
+        chunk += (placeholder + low_text).join(pieces)
     offsets = [len(b"".join(pieces[: i + 1])) + i * _ID_DIGITS for i in range(len(pieces) - 1)]
     # Each high digit sits at the same offset in every block, so one strided slice
     # assignment (C speed) stamps it into all blocks of the chunk at once.

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePath
 from types import TracebackType
 
-from itest_shared._file_blocks import BLOCKS, PATTERNS, block_size, iter_blocks, tree_module
+from itest_shared._file_blocks import (
+    BLOCKS,
+    PATTERNS,
+    block_size,
+    function_block,
+    iter_blocks,
+    tree_module,
+)
 from itest_shared._file_errors import BUILDERS, ERROR_TYPES
 from itest_shared.samples import EXTENSION_BY_LANGUAGE, SUPPORTED_LANGUAGES
 
@@ -51,6 +58,28 @@ def _check_choice(option: str, value: object, choices: Sequence[str]) -> str:
     return value
 
 
+def _block_template(pattern: object, language: str) -> str:
+    """Return the block template for ``pattern``: a block kind, or a function name prefix."""
+    if isinstance(pattern, str) and pattern in BLOCKS:
+        if language not in BLOCKS[pattern]:
+            valid = [p for p in PATTERNS if language in BLOCKS[p]]
+            raise ValueError(
+                f"pattern {pattern!r} is not available for {language}; "
+                f"valid patterns for {language}: {', '.join(valid)}, or an ASCII identifier "
+                "(the name prefix of function blocks)"
+            )
+        return BLOCKS[pattern][language]
+    # The prototype inserted any pattern into its names (and choked on braces); an
+    # identifier keeps every language's file valid, so that is what is accepted. ASCII
+    # only: C and some tools take no other identifiers.
+    if isinstance(pattern, str) and pattern.isascii() and pattern.isidentifier():
+        return function_block(pattern, language)
+    raise ValueError(
+        f"unknown pattern {pattern!r}; valid patterns: {', '.join(PATTERNS)}, or an ASCII "
+        "identifier (str.isidentifier()), used verbatim as the name prefix of function blocks"
+    )
+
+
 def _target_size(size_mb: object, size_bytes: object) -> int:
     if (size_mb is None) == (size_bytes is None):
         raise TypeError("give exactly one of size_mb and size_bytes")
@@ -76,12 +105,22 @@ class TestFileGenerator:
     ``UnsafePathError``: it only ever writes, and later deletes, its own files.
     Missing directories (the root included) are created and removed again at cleanup
     if they are empty by then. Thread-safe; a context manager that cleans up on exit.
+    ``workspace`` and ``generated_files`` are the prototype's names of ``root`` and
+    ``created_files``.
+
+    .. versionchanged:: 1.3
+       ``workspace``, ``generated_files``; an identifier ``pattern`` in ``create_large_file``.
     """
 
     __test__ = False  # a helper, not a test class, despite the name
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self._root = Path(os.fspath(root)).absolute()
+        # An absolute Path is kept as it is: the prototype's generator shared the very
+        # Path object of temp_workspace, and tests may compare with ``is``.
+        if isinstance(root, Path) and root.is_absolute():
+            self._root = root
+        else:
+            self._root = Path(os.fspath(root)).absolute()
         self._lock = threading.Lock()
         self._files: dict[Path, None] = {}  # insertion-ordered set
         self._dirs: dict[Path, Path] = {}  # created directory -> its real path then
@@ -96,10 +135,29 @@ class TestFileGenerator:
         return self._root
 
     @property
+    def workspace(self) -> Path:
+        """Return the directory everything is generated under (the prototype's name of ``root``).
+
+        .. versionadded:: 1.3
+        """
+        return self._root
+
+    @property
     def created_files(self) -> list[Path]:
-        """Return the files created since the last cleanup, in creation order."""
+        """Return the files created since the last cleanup, in creation order (a copy).
+
+        A file written twice is listed once, where it was first created.
+        """
         with self._lock:
             return list(self._files)
+
+    @property
+    def generated_files(self) -> list[Path]:
+        """Return ``created_files`` under the prototype's name (a copy, each file once).
+
+        .. versionadded:: 1.3
+        """
+        return self.created_files
 
     # ------------------------------------------------------------------ creating files
 
@@ -138,21 +196,22 @@ class TestFileGenerator:
         blocks, so its size is at least the target and less than the target plus one
         block; every block defines uniquely named items, so the file stays a valid
         program at any size. Patterns: ``function``, ``class`` (struct+impl in Rust,
-        struct+function in C), ``async`` (not C), ``mixed``, ``comment``. Memory use
-        stays flat whatever the size: it is written in chunks of at most about 2 MiB.
+        struct+function in C), ``async`` (not C), ``mixed``, ``comment``; or any other
+        ASCII identifier, which names the functions of ``function`` blocks instead of
+        ``function`` (``pattern="handler"``: ``def handler_<id>(value)`` in Python,
+        ``function handler_<id>`` in JS, ``pub fn handler_<id>`` in Rust, ``int
+        handler_<id>`` in C). Memory use stays flat whatever the size: it is written in
+        chunks of at most about 2 MiB (one block, if a block is bigger).
+
+        .. versionchanged:: 1.3
+           ``pattern`` may be an identifier: the name prefix of function blocks.
         """
         target = _target_size(size_mb, size_bytes)
         _check_choice("language", language, SUPPORTED_LANGUAGES)
-        _check_choice("pattern", pattern, PATTERNS)
-        if language not in BLOCKS[pattern]:
-            valid = [p for p in PATTERNS if language in BLOCKS[p]]
-            raise ValueError(
-                f"pattern {pattern!r} is not available for {language}; "
-                f"valid patterns for {language}: {', '.join(valid)}"
-            )
-        count = -(-target // block_size(pattern, language))  # ceiling division
+        template = _block_template(pattern, language)
+        count = -(-target // block_size(template))  # ceiling division
         path = self._claim(name, subdir)
-        self._write(path, iter_blocks(pattern, language, count))
+        self._write(path, iter_blocks(template, count))
         return path
 
     def create_error_file(

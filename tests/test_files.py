@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import inspect
 import os
 import pickle
 import re
@@ -124,6 +125,63 @@ def test_rewriting_own_file_is_allowed(gen: TestFileGenerator) -> None:
     gen.create_file("a.py", "one")
     assert gen.create_file("a.py", "two").read_text() == "two"
     assert len(gen.created_files) == 1
+
+
+def test_workspace_is_the_root_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The prototype's generator shared temp_workspace's Path object itself.
+    workspace = tmp_path / "ws"
+    with TestFileGenerator(workspace) as generator:
+        assert generator.workspace is workspace and generator.root is workspace
+    monkeypatch.chdir(tmp_path)
+    with TestFileGenerator("rel") as relative:  # a relative root is made absolute
+        assert relative.workspace == relative.root == tmp_path / "rel"
+
+
+def test_generated_files_lists_every_creation_once_in_order(gen: TestFileGenerator) -> None:
+    assert gen.generated_files == []
+    first = gen.create_file("a.py", "x")
+    big = gen.create_large_file("big.c", size_bytes=100, language="c")
+    bad = gen.create_error_file("bad.js", "syntax", "javascript")
+    again = gen.create_file("a.py", "y")  # written twice, listed once (where it was first)
+    tree = gen.create_tree(3, seed=2)
+    assert again == first
+    assert gen.generated_files == [first, big, bad, *tree] == gen.created_files
+    assert all(isinstance(path, Path) for path in gen.generated_files)
+    gen.generated_files.clear()  # a copy: the generator's own record is untouched
+    assert len(gen.generated_files) == 6
+    gen.cleanup()
+    assert gen.generated_files == []
+    assert not first.exists() and not big.exists()
+
+
+def _defaults(func: object) -> list[tuple[str, object]]:
+    params = inspect.signature(func).parameters.values()  # type: ignore[arg-type]
+    return [(p.name, p.default) for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+
+
+def test_signatures_accept_the_prototypes_calls(gen: TestFileGenerator) -> None:
+    empty = inspect.Parameter.empty
+    assert _defaults(gen.create_file) == [("name", empty), ("content", empty), ("subdir", "")]
+    assert _defaults(gen.create_large_file)[:4] == [
+        ("name", empty),
+        ("size_mb", None),
+        ("pattern", "function"),
+        ("language", "python"),
+    ]
+    assert _defaults(gen.create_error_file) == [
+        ("name", empty),
+        ("error_type", empty),
+        ("language", "python"),
+    ]
+    # The prototype's calls, positional as written there.
+    assert gen.create_file("f.py", "x = 1\n", "src") == gen.workspace / "src" / "f.py"
+    assert gen.create_file("g.py", "x = 2\n", "") == gen.workspace / "g.py"
+    big = gen.create_large_file("big.js", 1, "function", "javascript")
+    assert big == gen.workspace / "big.js" and big.stat().st_size >= MIB
+    assert gen.create_large_file("none.py", 0).read_bytes() == b""  # size_mb=0: empty file
+    bad = gen.create_error_file("bad.py", "syntax", "python")
+    assert bad == gen.workspace / "bad.py"
+    assert gen.cleanup() == []
 
 
 @pytest.mark.parametrize(
@@ -361,7 +419,9 @@ def test_large_file_definitions_are_unique_and_parse(gen: TestFileGenerator) -> 
     assert not tree.root_node.has_error
 
 
-@pytest.mark.parametrize(("pattern", "language"), [("mixed", "python"), ("class", "rust")])
+@pytest.mark.parametrize(
+    ("pattern", "language"), [("mixed", "python"), ("class", "rust"), ("on_event", "javascript")]
+)
 def test_large_file_is_streamed_with_flat_memory(
     gen: TestFileGenerator, pattern: str, language: str
 ) -> None:
@@ -374,6 +434,73 @@ def test_large_file_is_streamed_with_flat_memory(
     assert path.stat().st_size >= 64 * MIB
     # Chunks are at most about 2 MiB; the file is 64 MiB.
     assert peak < 4 * MIB, f"peak {peak / MIB:.1f} MiB while writing a 64 MiB file"
+
+
+PREFIX_NAME = {
+    "python": rb"def (\w+)\(value\):",
+    "javascript": rb"function (\w+)\(value\) \{",
+    "rust": rb"pub fn (\w+)\(value: i64\) -> i64 \{",
+    "c": rb"int (\w+)\(int value\) \{",
+}
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_an_identifier_pattern_is_the_function_name_prefix(
+    gen: TestFileGenerator, tmp_path: Path, language: str
+) -> None:
+    default = gen.create_large_file(_name("d", language), size_bytes=1, language=language)
+    one = gen.create_large_file(
+        _name("one", language), size_bytes=1, pattern="handler", language=language
+    )
+    block_size = one.stat().st_size
+    assert block_size == default.stat().st_size - 1  # "handler" is one shorter than "function"
+    assert one.read_bytes() == default.read_bytes().replace(b"function_", b"handler_", 1)
+    target = 2500 * block_size + 3  # past the 1000-block chunks (3 MB for compilers is slow)
+    path = gen.create_large_file(
+        _name("big", language), None, "handler", language, size_bytes=target
+    )
+    assert target <= path.stat().st_size < target + block_size
+    data = path.read_bytes()
+    names = re.findall(PREFIX_NAME[language], data)
+    assert names == [b"handler_%013d" % i for i in range(2501)]  # verbatim, unique, in order
+    if language == "javascript":  # the keyword stays: only the name changes
+        assert data.count(b"function ") == 2501
+    tree = MockParserFactory().get_parser(language).parse(data)
+    assert not tree.root_node.has_error
+    functions = [node.name for node in tree.walk() if node.name and node.name.startswith("h")]
+    assert functions == [name.decode() for name in names]
+    assert_valid(language, [path], tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "blocks"),
+    [
+        ("h", 25_000),  # 10**4 blocks a chunk: crosses two chunk boundaries
+        ("_" + "x" * 4_000, 230),  # 100 blocks a chunk
+        ("P" * 300_000, 23),  # one block is over the chunk limit: one block a chunk
+    ],
+)
+def test_prefix_of_any_length_is_stamped_exactly(
+    gen: TestFileGenerator, prefix: str, blocks: int
+) -> None:
+    one = gen.create_large_file("one.py", size_bytes=1, pattern=prefix)
+    block_size = one.stat().st_size
+    assert block_size == len(prefix) + 83  # def <prefix>_<13 digits>(value): ... (by hand)
+    tracemalloc.start()
+    try:
+        target = (blocks - 1) * block_size + 1
+        path = gen.create_large_file("big.py", size_bytes=target, pattern=prefix)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # A chunk is at most 2 MiB, or one block when a block is bigger; a few copies of
+    # the block are made while building it.
+    assert peak < 2 * MIB + 8 * block_size, f"peak {peak / MIB:.1f} MiB"
+    assert path.stat().st_size == blocks * block_size
+    data = path.read_bytes()
+    names = re.findall(rb"def (\w+)\(value\):", data)
+    assert names == [prefix.encode() + b"_%013d" % i for i in range(blocks)]
+    compile(data, str(path), "exec")
 
 
 def test_large_file_bad_arguments(gen: TestFileGenerator) -> None:
@@ -392,12 +519,30 @@ def test_large_file_bad_arguments(gen: TestFileGenerator) -> None:
     with pytest.raises(TypeError, match="size_bytes must be an int"):
         gen.create_large_file("x.py", size_bytes=1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="valid patterns: function, class, async, mixed, comment"):
-        gen.create_large_file("x.py", 1, pattern="loops")
+        gen.create_large_file("x.py", 1, pattern="loops{}")
     with pytest.raises(ValueError, match="valid languages: c, javascript, python, rust"):
         gen.create_large_file("x.go", 1, language="go")
     with pytest.raises(ValueError, match="valid patterns for c: function, class, mixed, comment"):
         gen.create_large_file("x.c", 1, pattern="async", language="c")
     assert gen.created_files == []
+
+
+@pytest.mark.parametrize(
+    "pattern", ["{x}", "my{name}", "}", "", "1abc", "two words", "a-b", "caf\u00e9", None, b"fn"]
+)
+def test_pattern_neither_kind_nor_identifier_is_refused(
+    gen: TestFileGenerator, pattern: object
+) -> None:
+    # Braces used to raise KeyError/ValueError/IndexError in the prototype (defect 3).
+    message = (
+        f"unknown pattern {re.escape(repr(pattern))}; valid patterns: function, class, async, "
+        "mixed, comment, or an ASCII identifier"
+    )
+    with pytest.raises(ValueError, match=message) as caught:
+        gen.create_large_file("x.py", 1, pattern=pattern)  # type: ignore[arg-type]
+    assert "name prefix" in str(caught.value)
+    assert gen.created_files == []
+    assert list(gen.root.iterdir()) == []
 
 
 # ---------------------------------------------------------------- create_error_file
