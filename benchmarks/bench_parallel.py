@@ -7,13 +7,21 @@ start it, join it), once through the env (``create_worker_process``, ``start``,
 ``join``; the env's own creation and ``close()`` are included, spread over its
 rounds) and once through ``multiprocess.get_context(method).Process``. The two
 run in alternating batches in the same process, so drift of the machine hits
-both alike. Target: env/raw <= 1.2x for fork and spawn.
+both alike. Target: env/raw <= 1.2x for each method.
+
+Then the first start in a fresh process, where the default start method
+(forkserver where available) first has to start its server: env creation plus
+the first worker's create+start+join, against a second worker's, each in a new
+interpreter, for the default and for fork (the default before 1.3).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 import multiprocess  # type: ignore[import-untyped, unused-ignore]
@@ -64,11 +72,57 @@ def measure(method: str, rounds: int, batches: int) -> tuple[float, float]:
     return statistics.median(env_times), statistics.median(raw_times)
 
 
+def first_starts(method: str | None, raw: bool) -> tuple[str, float, float]:
+    """In this fresh process: the method used, seconds to the first worker's end, the second's.
+
+    Through the env (its creation included) or raw; raw with no method takes
+    the method the env would.
+    """
+    from itest_shared.parallel import ParallelTestEnvironment  # see env_batch
+
+    times = []
+    began = time.perf_counter()
+    env = ParallelTestEnvironment(start_method=method)
+    used = env.start_method
+    ctx = multiprocess.get_context(used)
+    for _ in range(2):
+        worker = ctx.Process(target=trivial) if raw else env.create_worker_process(trivial)
+        worker.start()
+        worker.join()
+        times.append(time.perf_counter() - began)
+        began = time.perf_counter()
+    env.close()
+    return used, times[0], times[1]
+
+
+def measure_first_start(method: str | None, raw: bool, runs: int) -> tuple[str, float, float]:
+    """The method used and median (first, second) seconds over ``runs`` fresh interpreters."""
+    firsts, seconds, used = [], [], ""
+    for _ in range(runs):
+        flag = f"{'raw' if raw else 'env'}:{method or ''}"
+        done = subprocess.run(
+            [sys.executable, __file__, "--first-start", flag],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        used, first, second = json.loads(done.stdout)
+        firsts.append(first)
+        seconds.append(second)
+    return used, statistics.median(firsts), statistics.median(seconds)
+
+
 def main() -> None:
     """Print per-round times and the env/raw ratio for each start method."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
-    quick = parser.parse_args().quick
+    parser.add_argument("--first-start", metavar="METHOD", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.first_start is not None:  # a child of measure_first_start
+        kind, _, method = options.first_start.partition(":")
+        print(json.dumps(first_starts(method or None, kind == "raw")))
+        return
+    quick = options.quick
     plan = {"fork": (50, 5), "spawn": (8, 5), "forkserver": (20, 5)}
     if quick:
         plan = {method: (max(2, rounds // 4), 3) for method, (rounds, _) in plan.items()}
@@ -82,6 +136,15 @@ def main() -> None:
             f"{method:<11} {rounds * batches:>7} {env_s * 1e3:>9.2f} {raw_s * 1e3:>9.2f} "
             f"{ratio:>7.2f}x"
         )
+    runs = 3 if quick else 7
+    print(f"\nfirst start in a fresh process (median of {runs}; env: its creation included)")
+    print(f"{'start_method':<25} {'first ms':>9} {'second ms':>10} {'extra ms':>9}")
+    for requested in (None, "fork"):
+        for raw in (False, True):
+            used, first, second = measure_first_start(requested, raw, runs)
+            label = f"{used}{' (default)' if requested is None else ''} {'raw' if raw else 'env'}"
+            extra = first - second
+            print(f"{label:<25} {first * 1e3:>9.1f} {second * 1e3:>10.1f} {extra * 1e3:>9.1f}")
 
 
 if __name__ == "__main__":

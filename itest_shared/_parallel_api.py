@@ -12,8 +12,8 @@ class WorkerError(Exception):
     Raised by ``join_all`` and ``close`` (so by ``__exit__`` and the fixture's
     teardown). One call can detect several failures; none is lost: the first is
     raised and the rest ride along in ``others`` (``failures`` gives all of them).
-    A single type, rather than an ``ExceptionGroup``, because the package
-    supports Python 3.10, which has none.
+    A single type rather than an ``ExceptionGroup``, so that ``except WorkerError``
+    and ``pytest.raises(WorkerError)`` catch one failure and several alike.
     """
 
     def __init__(
@@ -78,6 +78,13 @@ class WorkerProcess(Protocol):
     @property
     def pid(self) -> int | None:
         """The process id once started, else None."""
+
+    @property
+    def daemon(self) -> bool:
+        """Whether the process is daemonic: the env's never are, so they may start their own.
+
+        .. versionadded:: 1.3
+        """
 
     @property
     def exitcode(self) -> int | None:

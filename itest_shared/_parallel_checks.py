@@ -18,21 +18,33 @@ def check_workspace(workspace: object) -> Path | None:
     path = os.fspath(workspace)
     if not isinstance(path, str):
         raise TypeError(f"workspace must be a str path, got {type(path).__name__}")
-    resolved = Path(path)
+    # A Path is kept as it is: the prototype's env.workspace *is* temp_workspace.
+    resolved = workspace if isinstance(workspace, Path) else Path(path)
     if resolved.exists() and not resolved.is_dir():
         raise ValueError(f"workspace {path!r} exists and is not a directory")
     return resolved
 
 
-def check_start_method(method: object, available: list[str]) -> str | None:
-    """``method`` if it is None or one of ``available``."""
+# Preferred when no start method is given, best first. Not fork: fork in a
+# process with threads can deadlock the child (Python 3.12+ warns about it), and
+# under pytest-xdist or pytest-timeout's thread method the process always has
+# threads. Python 3.14 makes forkserver the Linux default too. multiprocess's own
+# default is not consulted: any argument-less get_context() or get_start_method(),
+# including its own when it starts a spawn or forkserver child, pins it to fork.
+DEFAULT_START_METHODS = ("forkserver", "spawn")
+
+
+def check_start_method(method: object, available: list[str]) -> str:
+    """``method`` if it is one of ``available``; None picks from DEFAULT_START_METHODS."""
     choices = ", ".join(repr(m) for m in available)
-    if method is not None and not isinstance(method, str):
+    if method is None:
+        return next(m for m in DEFAULT_START_METHODS if m in available)
+    if not isinstance(method, str):
         raise TypeError(
             f"start_method must be a str or None, got {type(method).__name__}; "
             f"available here: {choices}"
         )
-    if method is not None and method not in available:
+    if method not in available:
         raise ValueError(
             f"start_method {method!r} is not available on this platform; choose one of "
             f"{choices} (or None for the default)"
@@ -50,12 +62,13 @@ def check_seconds(value: object, field: str, allow_inf: bool = False) -> float:
     return float(value)
 
 
-def check_name(name: object) -> None:
-    """Refuse a ``name`` that is not a non-blank str."""
+def check_name(name: object) -> str:
+    """``name`` if it is a non-blank str."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     if not name.strip():
-        raise ValueError("name must be a non-empty str")
+        raise ValueError(f"name must be a non-empty str, got {name!r}")
+    return name
 
 
 def check_callback(callback: object) -> None:
@@ -66,25 +79,41 @@ def check_callback(callback: object) -> None:
         )
 
 
-def check_maxsize(maxsize: object) -> int:
-    """``maxsize`` if it is an int >= 0."""
+def check_maxsize(maxsize: object) -> int | None:
+    """``maxsize`` if it is None (not given) or an int >= 0."""
+    if maxsize is None:
+        return None
     if isinstance(maxsize, bool) or not isinstance(maxsize, int):
-        raise TypeError(f"maxsize must be an int >= 0, got {type(maxsize).__name__}")
+        raise TypeError(f"maxsize must be an int >= 0 or None, got {type(maxsize).__name__}")
     if maxsize < 0:
         raise ValueError(f"maxsize must be >= 0 (0 means unbounded), got {maxsize}")
     return maxsize
 
 
 def check_call(
-    target: object, args: object, kwargs: object
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """A worker's ``args`` and ``kwargs`` as a tuple and a dict, once ``target`` is callable."""
+    target: object, args: object, kwargs: object, name: object
+) -> tuple[tuple[Any, ...], dict[str, Any], object]:
+    """A worker's ``args``, ``kwargs`` and ``name``, once ``target`` is callable.
+
+    The third positional parameter is ``kwargs`` (1.1) or, as in the prototype
+    that worktrees copied, ``name``: a str there is the name.
+    """
     if not callable(target):
         raise TypeError(f"target must be callable, got {type(target).__name__}")
     if not isinstance(args, (tuple, list)):
         raise TypeError(f"args must be a tuple or list, got {type(args).__name__}")
+    if isinstance(kwargs, str):
+        if name is not None:
+            raise TypeError(
+                f"name given twice: {kwargs!r} in the third position (kwargs) and "
+                f"name={name!r}; pass the name once, or kwargs as a mapping"
+            )
+        return tuple(args), {}, kwargs
     if kwargs is None:
-        return tuple(args), {}
+        return tuple(args), {}, name
     if not isinstance(kwargs, Mapping) or not all(isinstance(key, str) for key in kwargs):
-        raise TypeError(f"kwargs must be a mapping with str keys or None, got {kwargs!r}")
-    return tuple(args), dict(kwargs)
+        raise TypeError(
+            "kwargs (the third parameter) must be a mapping with str keys, the worker's "
+            f"name as a str, or None, got {kwargs!r}"
+        )
+    return tuple(args), dict(kwargs), name

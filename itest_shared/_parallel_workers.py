@@ -1,8 +1,7 @@
-"""How the env's workers run, end and get reported: child entry, thread runner, reaping."""
+"""How the env's workers end and get reported: thread runner, slots, reaping, queue closing."""
 
 from __future__ import annotations
 
-import builtins
 import json
 import math
 import os
@@ -13,7 +12,6 @@ import sys
 import threading
 import time
 import traceback
-import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,47 +25,6 @@ KILL_REAP_TIMEOUT = 10.0
 # A feeder thread flushes a queue's last items in microseconds unless it is stuck;
 # giving up early costs nothing worse than unread items nobody could read anyway.
 QUEUE_FLUSH_TIMEOUT = 0.25
-
-
-def _run_in_child(
-    target: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any], report: str
-) -> None:
-    """Run a worker's target in its process; if it raises, leave the traceback at ``report``."""
-    try:
-        target(*args, **kwargs)
-    except SystemExit:
-        raise  # an explicit exit: its code is the report, as for any process
-    except BaseException as exc:
-        import json
-        import os
-        import traceback
-
-        written = False
-        try:
-            tb = exc.__traceback__
-            # Start the traceback in the user's code, not in this wrapper.
-            lines = traceback.format_exception(type(exc), exc, tb.tb_next if tb else None)
-            summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            with open(report + ".partial", "w", encoding="utf-8") as fh:
-                json.dump({"summary": summary, "traceback": "".join(lines)}, fh)
-            # Atomic, so a parent never reads half a report from a child killed mid-write.
-            os.replace(report + ".partial", report)
-            written = True
-        except Exception:
-            written = False  # the fallback below reports it another way
-        if not written:
-            raise  # no report (its directory gone, disk full): the child prints it to stderr
-        raise SystemExit(1) from None  # reported: exit 1 like an uncaught error, without the noise
-
-
-# Spawn and forkserver children unpickle the process target. A module-level
-# function pickles by reference, so every child would import itest_shared and all
-# the package imports (~40 ms on a ~90 ms spawn, past the 1.2x budget). This copy
-# has bare globals and no module, so dill pickles it by value and the child needs
-# only multiprocess; that is why the body imports what it needs itself.
-CHILD_ENTRY: Callable[..., None] = types.FunctionType(
-    _run_in_child.__code__, {"__builtins__": builtins}, "run_worker"
-)
 
 
 def describe_exception(exc: BaseException) -> tuple[str, str]:

@@ -1,8 +1,11 @@
 """``ParallelTestEnvironment``: worker processes and threads sharing locks, queues and events.
 
 Built on ``multiprocess`` (dill), so closures, lambdas and nested functions are
-valid targets under fork, spawn and forkserver alike. Usable with or without
-pytest; the ``parallel_test_environment`` fixture wraps it.
+valid targets under fork, spawn and forkserver alike. Worker processes start
+with forkserver where the platform has it, else spawn, unless told otherwise;
+under every method a worker sees the creating process's ``os.environ`` and
+working directory as of its ``start()``. Usable with or without pytest; the
+``parallel_test_environment`` fixture wraps it.
 
 .. versionadded:: 1.1
 """
@@ -20,20 +23,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-import attrs
-
 from ._parallel_api import SharedEvent, SharedLock, SharedQueue, WorkerError, WorkerProcess
 from ._parallel_checks import (
     check_call,
     check_callback,
-    check_maxsize,
     check_name,
     check_seconds,
     check_start_method,
     check_workspace,
 )
+from ._parallel_child import CHILD_ENTRY, ParentEnvironment
+from ._parallel_shared import SharedPrimitives
 from ._parallel_workers import (
-    CHILD_ENTRY,
     ProcessSlot,
     ThreadRunner,
     ThreadSlot,
@@ -55,22 +56,17 @@ __all__ = [
 ]
 
 
-@attrs.define(eq=False)
-class _Shared:
-    kind: str
-    obj: Any
-    maxsize: int | None = None
-
-
 class ParallelTestEnvironment:
     """Worker processes and threads for one test, with shared primitives and sure cleanup.
 
-    ``close()`` (also ``__exit__``) joins the workers for up to ``join_timeout``
-    seconds, sends SIGTERM to processes still running, SIGKILL ``grace_period``
-    seconds later, and reaps them; joins threads within the same budget (threads
-    cannot be killed: one still alive is reported and left running as a daemon);
-    closes the queues without ever blocking; removes its temporary files. Only
-    then does it raise a ``WorkerError`` for every failure not yet raised by
+    ``start_method`` None means forkserver where available, else spawn (never
+    multiprocess's global default). ``close()`` (also ``cleanup()`` and
+    ``__exit__``) joins the workers for up to ``join_timeout`` seconds, sends
+    SIGTERM to processes still running, SIGKILL ``grace_period`` seconds later,
+    and reaps them; joins threads within the same budget (threads cannot be
+    killed: one still alive is reported and left running as a daemon); closes
+    the queues without ever blocking; removes its temporary files. Only then
+    does it raise a ``WorkerError`` for every failure not yet raised by
     ``join_all``: a worker that raised, exited non-zero or died by a signal, or a
     thread still alive. Processes the env itself had to stop are not failures.
     Closing again is a no-op; ``__exit__`` always closes, so the fixture's own
@@ -97,13 +93,7 @@ class ParallelTestEnvironment:
         self._grace_period = check_seconds(grace_period, "grace_period")
         self._join_timeout = check_seconds(join_timeout, "join_timeout")
         check_callback(on_worker_error)
-        # None resolves without get_context(None), which would pin multiprocess's
-        # global default context; the first listed method is the platform default.
-        method = (
-            check_start_method(start_method, available)
-            or multiprocess.get_start_method(allow_none=True)
-            or available[0]
-        )
+        method = check_start_method(start_method, available)
         self._context: Any = multiprocess.get_context(method)
         self._start_method: str = method
         self._on_worker_error = on_worker_error
@@ -114,7 +104,7 @@ class ParallelTestEnvironment:
         self._threads: list[ThreadSlot] = []
         self._names: set[str] = set()
         self._counter = 0
-        self._shared: dict[str, _Shared] = {}
+        self._shared = SharedPrimitives(self._context)
         self._failures: list[WorkerError] = []
         self._callback_errors: list[Exception] = []
         if given is not None:
@@ -167,6 +157,33 @@ class ParallelTestEnvironment:
             return [slot.thread for slot in self._threads]
 
     @property
+    def locks(self) -> dict[str, SharedLock]:
+        """The locks made so far by name, in creation order (a copy).
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return self._shared.locks()
+
+    @property
+    def queues(self) -> dict[str, SharedQueue]:
+        """The queues made so far by name, in creation order (a copy).
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return self._shared.queues()
+
+    @property
+    def events(self) -> dict[str, SharedEvent]:
+        """The events made so far by name, in creation order (a copy).
+
+        .. versionadded:: 1.3
+        """
+        with self._lock:
+            return self._shared.events()
+
+    @property
     def failures(self) -> list[WorkerError]:
         """Every worker failure detected so far by join_all and close, raised or not."""
         with self._lock:
@@ -203,17 +220,29 @@ class ParallelTestEnvironment:
         self,
         target: Callable[..., object],
         args: Sequence[Any] = (),
-        kwargs: Mapping[str, Any] | None = None,
+        kwargs: Mapping[str, Any] | str | None = None,
         name: str | None = None,
     ) -> WorkerProcess:
-        """An unstarted ``multiprocess`` process running ``target(*args, **kwargs)``."""
-        call_args, call_kwargs = check_call(target, args, kwargs)
+        """An unstarted, non-daemon ``multiprocess`` process running ``target(*args, **kwargs)``.
+
+        The third parameter is ``kwargs`` (a mapping) or, in the prototype's call
+        shape ``(target, args, name)``, the worker's name (a str); a str there
+        together with ``name=`` is a TypeError. Once started, the worker sees this
+        process's ``os.environ`` and working directory as of ``start()``.
+
+        .. versionchanged:: 1.3
+           A str in the third position is the name; the worker takes on this
+           process's environment and working directory under every start method.
+        """
+        call_args, call_kwargs, given_name = check_call(target, args, kwargs, name)
         with self._lock:
             self._check_open()
-            worker_name = self._new_name(name, target)
+            worker_name = self._new_name(given_name, target)
             report = str(self._private_dir / f"process-{len(self._processes)}.json")
+            # ParentEnvironment first: the child applies it before unpickling the rest.
+            entry_args = (ParentEnvironment(), target, call_args, call_kwargs, report)
             process: WorkerProcess = self._context.Process(
-                target=CHILD_ENTRY, args=(target, call_args, call_kwargs, report), name=worker_name
+                target=CHILD_ENTRY, args=entry_args, name=worker_name
             )
             self._processes.append(ProcessSlot(worker_name, process, report))
             self._names.add(worker_name)
@@ -223,14 +252,22 @@ class ParallelTestEnvironment:
         self,
         target: Callable[..., object],
         args: Sequence[Any] = (),
-        kwargs: Mapping[str, Any] | None = None,
+        kwargs: Mapping[str, Any] | str | None = None,
         name: str | None = None,
     ) -> threading.Thread:
-        """An unstarted daemon thread running ``target(*args, **kwargs)``."""
-        call_args, call_kwargs = check_call(target, args, kwargs)
+        """An unstarted daemon thread running ``target(*args, **kwargs)``.
+
+        The third parameter is ``kwargs`` (a mapping) or, in the prototype's call
+        shape ``(target, args, name)``, the worker's name (a str); a str there
+        together with ``name=`` is a TypeError.
+
+        .. versionchanged:: 1.3
+           A str in the third position is the name.
+        """
+        call_args, call_kwargs, given_name = check_call(target, args, kwargs, name)
         with self._lock:
             self._check_open()
-            worker_name = self._new_name(name, target)
+            worker_name = self._new_name(given_name, target)
             runner = ThreadRunner(target, call_args, call_kwargs, self._closed)
             # Daemon: a thread cannot be killed, so a stuck one must not block exit.
             thread = threading.Thread(target=runner, name=worker_name, daemon=True)
@@ -281,40 +318,28 @@ class ParallelTestEnvironment:
 
     def create_shared_lock(self, name: str) -> SharedLock:
         """The env's lock ``name``: a non-reentrant ``multiprocess`` Lock, made on first use."""
-        lock: SharedLock = self._shared_object(name, "lock", None)
-        return lock
+        with self._lock:
+            self._check_open()
+            return self._shared.lock(name)
 
-    def create_queue(self, name: str, maxsize: int = 0) -> SharedQueue:
-        """The env's queue ``name`` (``maxsize`` 0: unbounded), made on first use."""
-        queue: SharedQueue = self._shared_object(name, "queue", check_maxsize(maxsize))
-        return queue
+    def create_queue(self, name: str, maxsize: int | None = None) -> SharedQueue:
+        """The env's queue ``name``, made on first use (unbounded unless ``maxsize`` > 0).
+
+        ``maxsize`` not given (None) fetches the existing queue whatever its size,
+        as the prototype's ``create_queue(name)`` did; given, it must match.
+
+        .. versionchanged:: 1.3
+           ``maxsize`` defaults to None instead of 0.
+        """
+        with self._lock:
+            self._check_open()
+            return self._shared.queue(name, maxsize)
 
     def create_event(self, name: str) -> SharedEvent:
         """The env's event ``name``, made on first use."""
-        event: SharedEvent = self._shared_object(name, "event", None)
-        return event
-
-    def _shared_object(self, name: str, kind: str, maxsize: int | None) -> Any:
-        check_name(name)
         with self._lock:
             self._check_open()
-            entry = self._shared.get(name)
-            if entry is None:
-                ctx = self._context
-                makers = {"lock": ctx.Lock, "event": ctx.Event, "queue": lambda: ctx.Queue(maxsize)}
-                obj = makers[kind]()
-                entry = self._shared[name] = _Shared(kind, obj, maxsize)
-            elif entry.kind != kind:
-                raise ValueError(
-                    f"name {name!r} is already this environment's {entry.kind}; "
-                    f"give the {kind} another name"
-                )
-            elif entry.maxsize != maxsize:
-                raise ValueError(
-                    f"queue {name!r} already exists with maxsize={entry.maxsize}, "
-                    f"not maxsize={maxsize}"
-                )
-            return entry.obj
+            return self._shared.event(name)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -340,7 +365,7 @@ class ParallelTestEnvironment:
             with self._lock:
                 self._closed.set()
                 processes, threads = list(self._processes), list(self._threads)
-                queues = [entry.obj for entry in self._shared.values() if entry.kind == "queue"]
+                queues = list(self._shared.queues().values())
             errors: list[WorkerError] = []
             try:
                 deadline = time.monotonic() + self._join_timeout
@@ -368,18 +393,25 @@ class ParallelTestEnvironment:
             if errors:
                 raise combine_failures(errors)
 
+    def cleanup(self) -> None:
+        """The prototype's name for ``close()``: the same, and as idempotent.
+
+        .. versionadded:: 1.3
+        """
+        self.close()
+
     # -- internals -------------------------------------------------------------------
 
     def _check_open(self) -> None:
         if self._closed.is_set():
             raise RuntimeError(f"{self!r} is closed; create a new ParallelTestEnvironment")
 
-    def _new_name(self, name: str | None, target: Callable[..., object]) -> str:
+    def _new_name(self, name: object, target: Callable[..., object]) -> str:
         if name is not None:
-            check_name(name)
-            if name in self._names:
-                raise ValueError(f"name {name!r} is already used by a worker of this environment")
-            return name
+            given = check_name(name)
+            if given in self._names:
+                raise ValueError(f"name {given!r} is already used by a worker of this environment")
+            return given
         label = getattr(target, "__name__", None) or type(target).__name__
         while True:
             self._counter += 1

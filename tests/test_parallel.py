@@ -19,6 +19,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ from itest_shared.parallel import (
     SharedEvent,
     SharedQueue,
     WorkerError,
+    WorkerProcess,
 )
+
+from .helpers import run_together
 
 METHODS = ("fork", "spawn", "forkserver")
 # Bounds that only stop a hang (a spawn child takes ~0.5 s here); never speed claims.
@@ -239,30 +243,311 @@ def test_registries_hold_under_thread_contention(contention: None) -> None:
 
     def hammer(slot: int) -> None:
         for op in range(2000):
-            name = names[op % len(names)]
+            name = names[op % len(names)]  # the same names for all three kinds
             kind = op % 3
             key = f"{kind}:{name}"
             if kind == 0:
-                obj: object = env.create_queue(name)
+                # Explicit maxsize=0 and "not given" must both find the same queue.
+                obj: object = env.create_queue(name, *([0] if op % 2 else []))
             elif kind == 1:
-                obj = env.create_event("e" + name)
+                obj = env.create_event(name)
             else:
-                obj = env.create_shared_lock("l" + name)
+                obj = env.create_shared_lock(name)
             assert seen[slot].setdefault(key, obj) is obj
             if op % 100 == 0:
                 env.create_worker_thread(print)
 
-    hammers = [threading.Thread(target=hammer, args=(i,)) for i in range(16)]
-    for thread in hammers:
-        thread.start()
-    for thread in hammers:
-        thread.join(HANG)
-    # Every thread was handed the very same object for each name, and every
-    # worker name is unique.
+    run_together(hammer, 16)
+    # Every thread was handed the very same object for each name and kind, the
+    # three kinds are three objects, and every worker name is unique.
     for key in seen[0]:
         assert len({id(seen[slot][key]) for slot in range(16)}) == 1
+    views: dict[str, dict[str, Any]] = {"0": env.queues, "1": env.events, "2": env.locks}
+    assert seen[0] == {
+        f"{kind}:{name}": obj for kind, view in views.items() for name, obj in view.items()
+    }
+    assert len({id(obj) for obj in seen[0].values()}) == 3 * len(names)
     assert len({t.name for t in env.threads}) == len(env.threads) == 16 * 20
     env.close()
+
+
+# -- the prototype's call shapes (COMPAT.md section 11) ------------------------------------
+
+
+def _put(queue: SharedQueue, item: object) -> None:
+    queue.put(item)
+
+
+def test_prototype_call_shapes_work_unchanged() -> None:
+    # A test written against the prototype, as a worktree has it today.
+    env = ParallelTestEnvironment(start_method="fork")
+    with env:
+        lock = env.create_shared_lock("data_lock")
+        results = env.create_queue("results", 10)
+        done = env.create_event("done")
+        p = env.create_worker_process(_put, (results, "p"), "proc-1")
+        t = env.create_worker_thread(_put, (results, "t"), "thread-1")
+        assert (p.name, t.name) == ("proc-1", "thread-1")
+        assert p.pid is None and t.ident is None  # not started on return
+        assert not p.daemon
+        assert env.processes == [p] and env.threads == [t]
+        assert env.locks == {"data_lock": lock} and env.events == {"done": done}
+        assert env.queues["results"] is env.create_queue("results") is results
+        p.start()
+        t.start()
+        assert sorted(results.get(timeout=HANG) for _ in range(2)) == ["p", "t"]
+        p.join(HANG)
+        t.join(HANG)
+    env.cleanup()  # the fixture's teardown after the with block: harmless
+    env.cleanup()
+    assert env.closed and env.failures == [] and env.processes == [p]
+
+
+def test_third_positional_argument_is_name_or_kwargs() -> None:
+    with ParallelTestEnvironment(start_method="fork") as env:
+        out = env.create_queue("out")
+        made: list[WorkerProcess | threading.Thread] = [
+            env.create_worker_process(_put, (out,), {"item": "kwargs"}),
+            env.create_worker_process(_put, (out,), {"item": "both"}, "named-p"),
+            env.create_worker_process(_put, (out, "by name"), None, name="kw-name"),
+            env.create_worker_process(_put, (out, "positional"), "pos-p"),
+            env.create_worker_thread(_put, (out, "thread"), "pos-t"),
+            env.create_worker_thread(_put, (out,), {"item": "thread kwargs"}),
+        ]
+        names = [worker.name for worker in made]
+        assert names == ["_put-1", "named-p", "kw-name", "pos-p", "pos-t", "_put-2"]
+        env.run_all(HANG)
+        got = sorted(out.get(timeout=HANG) for _ in made)
+    assert got == sorted(["kwargs", "both", "by name", "positional", "thread", "thread kwargs"])
+    fresh = ParallelTestEnvironment(start_method="fork")
+    for make in (fresh.create_worker_process, fresh.create_worker_thread):
+        with pytest.raises(TypeError) as info:
+            make(_put, (), "first", name="second")
+        assert "'first'" in str(info.value) and "(kwargs)" in str(info.value)
+        assert "name='second'" in str(info.value)
+    assert fresh.processes == [] and fresh.threads == []
+    fresh.close()
+
+
+def test_locks_queues_and_events_are_separate_namespaces() -> None:
+    with ParallelTestEnvironment(start_method="fork") as env:
+        queue = env.create_queue("shared")
+        lock = env.create_shared_lock("shared")
+        event = env.create_event("shared")
+        assert len({id(queue), id(lock), id(event)}) == 3
+        assert env.create_queue("shared") is queue
+        assert env.create_shared_lock("shared") is lock
+        assert env.create_event("shared") is event
+        views = env.locks, env.queues, env.events
+        assert views == ({"shared": lock}, {"shared": queue}, {"shared": event})
+        env.locks.clear()  # copies: the env's registries are untouched
+        env.queues.clear()
+        assert env.locks == {"shared": lock} and env.queues == {"shared": queue}
+        env.create_queue("b")
+        env.create_queue("a")
+        assert list(env.queues) == ["shared", "b", "a"]  # creation order
+
+
+def test_queue_maxsize_not_given_fetches_any_size() -> None:
+    import queue as queue_module
+
+    with ParallelTestEnvironment(start_method="fork") as env:
+        bounded = env.create_queue("bounded", maxsize=2)
+        assert env.create_queue("bounded") is bounded  # as the prototype's create_queue(name)
+        assert env.create_queue("bounded", 2) is bounded
+        with pytest.raises(ValueError, match="maxsize=2, not maxsize=5"):
+            env.create_queue("bounded", maxsize=5)
+        bounded.put_nowait(1)
+        bounded.put_nowait(2)
+        with pytest.raises(queue_module.Full):
+            bounded.put_nowait(3)
+        unbounded = env.create_queue("unbounded")
+        assert env.create_queue("unbounded", maxsize=0) is unbounded
+        with pytest.raises(ValueError, match="maxsize=0, not maxsize=1"):
+            env.create_queue("unbounded", 1)
+        for item in range(100):
+            unbounded.put_nowait(item)
+        assert [unbounded.get(timeout=HANG) for _ in range(100)] == list(range(100))
+
+
+def test_cleanup_is_close() -> None:
+    env = ParallelTestEnvironment(start_method="fork")
+    env.create_worker_process(_explode, args=("cleanup",), name="bad").start()
+    with pytest.raises(WorkerError, match="'bad' raised ValueError: boom cleanup"):
+        env.cleanup()
+    assert env.closed
+    env.cleanup()  # idempotent: reported once
+    env.close()
+    assert [error.worker_name for error in env.failures] == ["bad"]
+
+
+# -- the default start method and the parent's environment ---------------------------------
+
+
+def _noop() -> None:
+    """A worker with nothing to do."""
+
+
+def _start_one_while_a_thread_runs(start_method: str | None) -> tuple[int, list[str]]:
+    """Start and join one worker while this process has a second thread.
+
+    Returns how often this process called ``os.fork`` and the fork warnings it
+    got. The warning must be recorded, not turned into an error: CPython clears
+    the exception an "error" filter makes of it (``PyErr_Clear`` after the warn
+    in ``os.fork``), so ``-W error`` would never see it.
+    """
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    release = threading.Event()
+    bystander = threading.Thread(target=release.wait, args=(HANG,))
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as caught:
+        patch.setattr(os, "fork", counting_fork)
+        warnings.simplefilter("always")
+        bystander.start()
+        try:
+            with ParallelTestEnvironment(start_method=start_method) as env:
+                env.create_worker_process(_noop).start()
+                env.join_all(HANG)
+        finally:
+            release.set()
+            bystander.join(HANG)
+    messages = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    return len(forks), [message for message in messages if "fork" in message]
+
+
+def test_default_start_method_does_not_fork_a_threaded_process() -> None:
+    import multiprocess  # type: ignore[import-untyped, unused-ignore]
+
+    expected = "forkserver" if "forkserver" in multiprocess.get_all_start_methods() else "spawn"
+    assert ParallelTestEnvironment().start_method == expected
+    assert _start_one_while_a_thread_runs(None) == (0, [])
+    # The control: the same check sees an explicit fork (which keeps working),
+    # and on Python 3.12+ the warning it brings.
+    forks, warned = _start_one_while_a_thread_runs("fork")
+    assert forks == 1
+    assert len(warned) == (1 if sys.version_info >= (3, 12) else 0), warned
+
+
+def test_default_ignores_multiprocess_global_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocess
+
+    before = multiprocess.get_start_method(allow_none=True)
+    multiprocess.set_start_method("fork", force=True)  # as other code easily pins it
+    try:
+        assert ParallelTestEnvironment().start_method in ("forkserver", "spawn")
+    finally:
+        multiprocess.set_start_method(before, force=True)
+    assert multiprocess.get_start_method(allow_none=True) == before
+    ParallelTestEnvironment().close()
+    assert multiprocess.get_start_method(allow_none=True) == before  # creating pins nothing
+    # Where forkserver is missing (macOS without it, Windows), the default is spawn.
+    for available in (["fork", "spawn"], ["spawn"]):
+        monkeypatch.setattr(multiprocess, "get_all_start_methods", lambda a=available: list(a))
+        with ParallelTestEnvironment() as env:
+            assert env.start_method == "spawn"
+            env.create_worker_process(_noop).start()
+            env.join_all(HANG)
+
+
+def _report_environment(out: SharedQueue) -> None:
+    out.put((dict(os.environ), os.getcwd()))
+
+
+def test_worker_sees_environment_and_directory_as_of_start(
+    start_method: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with ParallelTestEnvironment(start_method=start_method) as env:
+        out = env.create_queue("out")
+        env.create_worker_process(_noop).start()
+        env.join_all(HANG)  # the forkserver (if used) runs from here on, if not before
+        monkeypatch.setenv("ITEST_SHARED_MODULE_MAP", '{"chunker": ["chunker.core"]}')
+        monkeypatch.chdir(tmp_path)
+        worker = env.create_worker_process(_report_environment, args=(out,))
+        monkeypatch.setenv("ITEST_PARALLEL_LATE", start_method)  # after creation, before start
+        expected = dict(os.environ), os.getcwd()
+        worker.start()
+        got = out.get(timeout=HANG)
+        env.join_all(HANG)
+    assert got[0]["ITEST_SHARED_MODULE_MAP"] == '{"chunker": ["chunker.core"]}'
+    assert got[0]["ITEST_PARALLEL_LATE"] == start_method
+    assert got == expected
+
+
+def test_forkserver_worker_drops_stale_environment_before_unpickling(tmp_path: Path) -> None:
+    # In a fresh process, so the forkserver starts when this script says: with a
+    # variable, time zone and directory that the script then changes.
+    (tmp_path / "late_reader.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+            import time
+
+            AT_IMPORT = os.environ.get("ITEST_SHARED_MODULE_MAP")
+
+            def report(out):
+                out.put({
+                    "at_import": AT_IMPORT,
+                    "map": os.environ.get("ITEST_SHARED_MODULE_MAP"),
+                    "gone": os.environ.get("ITEST_PARALLEL_GONE"),
+                    "zone": time.tzname[0],
+                    "cwd": os.getcwd(),
+                })
+            """
+        )
+    )
+    (tmp_path / "later").mkdir()
+    (tmp_path / "script.py").write_text(
+        textwrap.dedent(
+            """
+            import json, os, sys, time
+            from itest_shared.parallel import ParallelTestEnvironment
+
+            def main():
+                os.environ["ITEST_PARALLEL_GONE"] = "stale"
+                os.environ["TZ"] = "OLD+0"
+                time.tzset()
+                with ParallelTestEnvironment(start_method="forkserver") as env:
+                    env.create_worker_process(print).start()  # starts the forkserver
+                    env.join_all(60)
+                    del os.environ["ITEST_PARALLEL_GONE"]
+                    os.environ["ITEST_SHARED_MODULE_MAP"] = "{}"
+                    os.environ["TZ"] = "NEW-3"
+                    time.tzset()
+                    os.chdir("later")
+                    import late_reader  # here, not at the top: the forkserver preloads this script
+
+                    out = env.create_queue("out")
+                    env.create_worker_process(late_reader.report, args=(out,)).start()
+                    print(json.dumps(out.get(timeout=60)))
+
+            if __name__ == "__main__":
+                main()
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "script.py"],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    got = json.loads(done.stdout.splitlines()[-1])
+    assert got == {
+        "at_import": "{}",  # applied before the target's module was imported
+        "map": "{}",
+        "gone": None,
+        "zone": "NEW",
+        "cwd": str(tmp_path / "later"),
+    }
 
 
 # -- failures are reported -----------------------------------------------------------------
@@ -641,16 +926,13 @@ def test_bad_constructor_arguments_name_the_field(tmp_path: Path) -> None:
 
 
 def test_given_workspace_is_used_and_kept(tmp_path: Path) -> None:
-    with ParallelTestEnvironment(tmp_path / "ws", start_method="fork") as env:
-        assert env.workspace == tmp_path / "ws" and env.workspace.is_dir()
+    given = tmp_path / "ws"
+    with ParallelTestEnvironment(given, start_method="fork") as env:
+        assert env.workspace is given and env.workspace.is_dir()  # the very Path object
         assert env.start_method == "fork"
-    assert (tmp_path / "ws").is_dir()
-    import multiprocess  # type: ignore[import-untyped, unused-ignore]
-
-    before = multiprocess.get_start_method(allow_none=True)
-    with ParallelTestEnvironment() as default:
-        assert default.start_method == (before or multiprocess.get_all_start_methods()[0])
-    assert multiprocess.get_start_method(allow_none=True) == before  # global state untouched
+    assert given.is_dir()
+    with ParallelTestEnvironment(str(given)) as env:
+        assert env.workspace == given
 
 
 def test_bad_worker_and_primitive_arguments_change_nothing() -> None:
@@ -664,16 +946,20 @@ def test_bad_worker_and_primitive_arguments_change_nothing() -> None:
         (lambda: env.create_worker_process(print, kwargs={1: 2}), TypeError, "kwargs"),  # type: ignore[dict-item]
         (lambda: env.create_worker_process(print, name="taken"), ValueError, "'taken'"),
         (lambda: env.create_worker_thread(print, name=" "), ValueError, "non-empty"),
-        (lambda: env.create_event("q"), ValueError, "'q' is already this environment's queue"),
-        (lambda: env.create_queue("q"), ValueError, "maxsize=2, not maxsize=0"),
+        (lambda: env.create_worker_process(print, (), 5), TypeError, "kwargs"),  # type: ignore[arg-type]
+        (lambda: env.create_worker_thread(print, (), "a", name="b"), TypeError, "'a'.*name='b'"),
+        (lambda: env.create_worker_process(print, (), " "), ValueError, "non-empty"),
+        (lambda: env.create_queue("q", 0), ValueError, "maxsize=2, not maxsize=0"),
         (lambda: env.create_queue("r", maxsize=-1), ValueError, "maxsize"),
         (lambda: env.create_queue("r", maxsize=True), TypeError, "maxsize"),
+        (lambda: env.create_queue("r", maxsize="3"), TypeError, "maxsize"),  # type: ignore[arg-type]
         (lambda: env.join_all(timeout=-1), ValueError, "timeout"),
     ]
     for call, error, message in bad_calls:
         with pytest.raises(error, match=message):
             call()
     assert [p.name for p in env.processes] == ["taken"] and env.threads == []
+    assert env.queues == {"q": queue} and env.locks == {} and env.events == {}
     assert env.create_queue("q", maxsize=2) is queue
     with pytest.raises(TypeError, match="cannot be sent to a worker"):
         pickle.dumps(env)
@@ -717,19 +1003,29 @@ def test_behaves_the_same_under_xdist(tmp_path: Path) -> None:
     (tmp_path / "test_inner.py").write_text(
         textwrap.dedent(
             """
+            import os, sys, warnings
             import pytest
             from itest_shared.parallel import ParallelTestEnvironment, WorkerError
 
-            @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+            @pytest.mark.parametrize("method", [None, "fork", "spawn", "forkserver"])
             def test_spec(method):
-                with ParallelTestEnvironment(start_method=method) as env:
-                    lock, queue = env.create_shared_lock("l"), env.create_queue("q")
-                    def worker(i):
-                        with lock:
-                            queue.put(i)
-                    for i in range(2):
-                        env.create_worker_process(worker, args=(i,)).start()
-                    assert sorted(queue.get(timeout=60) for _ in range(2)) == [0, 1]
+                if os.path.isdir("/proc/self/task"):  # Linux: count the OS threads
+                    assert len(os.listdir("/proc/self/task")) > 1  # execnet's own
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    with ParallelTestEnvironment(start_method=method) as env:
+                        lock, queue = env.create_shared_lock("l"), env.create_queue("q")
+                        def worker(i):
+                            with lock:
+                                queue.put(i)
+                        for i in range(2):
+                            env.create_worker_process(worker, args=(i,)).start()
+                        assert sorted(queue.get(timeout=60) for _ in range(2)) == [0, 1]
+                warned = [w for w in caught if "fork()" in str(w.message)]
+                if method is None:
+                    assert env.start_method == "forkserver" and not warned
+                elif method == "fork" and sys.version_info >= (3, 12):
+                    assert warned  # the control: this process has threads CPython counts
 
             def test_failure_fails_the_test():
                 def broken():
@@ -746,6 +1042,6 @@ def test_behaves_the_same_under_xdist(tmp_path: Path) -> None:
         timeout=HANG * 2,
         cwd=tmp_path,
     )
-    assert "3 passed" in done.stdout and "1 failed" in done.stdout, done.stdout + done.stderr
+    assert "4 passed" in done.stdout and "1 failed" in done.stdout, done.stdout + done.stderr
     assert "WorkerError: worker 'broken-1' raised ValueError: boom-under-xdist" in done.stdout
     assert "remote traceback:" in done.stdout
