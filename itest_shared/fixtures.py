@@ -115,9 +115,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="METHOD",
         help="start method of parallel_test_environment's worker processes:"
-        " fork, spawn or forkserver (default: ini itest_start_method, else the platform's)",
+        " fork, spawn or forkserver (default: ini itest_start_method, else forkserver"
+        " where available, else spawn)",
     )
-    parser.addini("itest_start_method", "default start method of worker processes", default="")
+    parser.addini(
+        "itest_start_method",
+        "default start method of worker processes (empty: forkserver where available,"
+        " else spawn)",
+        default="",
+    )
     group.addoption(
         "--itest-grace-period",
         dest="itest_grace_period",
@@ -287,7 +293,7 @@ def temp_workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def sample_code_files() -> dict[str, str]:
-    """Filename -> source of real programs in Python, JavaScript, Rust, C and more."""
+    """Filename -> source: example.py, example.js, example.rs and example.c, real programs."""
     from .samples import sample_code_files as samples
 
     return samples()

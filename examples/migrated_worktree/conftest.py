@@ -1,0 +1,3 @@
+"""The worktree's conftest.py: this one line replaces the copied fixtures.py."""
+
+pytest_plugins = ["itest_shared.fixtures"]
