@@ -120,8 +120,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "itest_start_method",
-        "default start method of worker processes (empty: forkserver where available,"
-        " else spawn)",
+        "default start method of worker processes (empty: forkserver where available, else spawn)",
         default="",
     )
     group.addoption(

@@ -384,9 +384,7 @@ def test_8_capture_and_propagate_records_and_calls_the_target() -> None:
     # The call stack starts with the capture_and_propagate frame itself.
     stack = record["context_data"]["call_stack"]
     assert stack[0].endswith(" in capture_and_propagate")
-    assert stack[1].endswith(
-        " in test_8_capture_and_propagate_records_and_calls_the_target"
-    )
+    assert stack[1].endswith(" in test_8_capture_and_propagate_records_and_calls_the_target")
     assert handled == [record]
     assert context.captured_errors == [record]
     chain = context.get_error_chain()

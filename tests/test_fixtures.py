@@ -491,4 +491,4 @@ def test_the_readme_fixture_examples_run(suite: pytest.Pytester) -> None:
     )
     suite.makepyfile(test_readme=preamble + "\n\n".join(blocks))
     result = suite.runpytest()
-    result.assert_outcomes(passed=13)
+    result.assert_outcomes(passed=14)

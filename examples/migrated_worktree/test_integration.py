@@ -84,7 +84,7 @@ def test_resource_cleanup(resource_monitor):
 @pytest.mark.allow_resource_leaks  # the migration's one-line fix: this test leaks on purpose
 def test_a_leak_is_reported(resource_monitor):
     resource_monitor.track_resource("chunker.cache", "file_handle", "cache.db")
-    with pytest.raises(AssertionError, match="Module chunker.cache leaked resources"):
+    with pytest.raises(AssertionError, match=r"Module chunker\.cache leaked resources"):
         resource_monitor.assert_no_leaks("chunker.cache")
 
 
