@@ -69,6 +69,28 @@ _TRACKING: pytest.StashKey[ErrorTrackingContext] = pytest.StashKey()
 _AUDIT: pytest.StashKey[LeakSnapshot] = pytest.StashKey()
 
 
+# The copied prototype's fixtures.py also gave its users these classes (it
+# imported the interfaces, and defined ErrorTrackingContext); a test module that
+# imported them from there changes only the module path. Loaded on first use, so
+# that loading the plugin stays cheap (pluggy and pytest look only at what dir()
+# lists, which these are not).
+_PROTOTYPE_NAMES = {
+    "ConfigChangeObserver": ".config",
+    "ErrorPropagationMixin": ".errors",
+    "ErrorTrackingContext": ".tracking",
+    "ResourceTracker": ".resources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _PROTOTYPE_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, __package__), name)
+
+
 # -- options --------------------------------------------------------------------------
 
 

@@ -496,3 +496,16 @@ def test_16_overlapping_timings_of_one_name_do_not_overwrite_each_other() -> Non
     monitor.end_timing(outer)
     assert monitor.get_stats("op")["count"] == 2
     assert all(d >= 0 for d in monitor.metrics["op"])
+
+
+# --- section 1: the classes the prototype's fixtures module handed out ---------------------------
+
+
+def test_1_the_fixtures_module_hands_out_the_prototypes_classes() -> None:
+    # "from tests.integration.fixtures import ErrorTrackingContext" -> the module path only.
+    from itest_shared.fixtures import ConfigChangeObserver as FromFixtures
+    from itest_shared.fixtures import ErrorTrackingContext as Tracking
+
+    assert Tracking is ErrorTrackingContext and FromFixtures is ConfigChangeObserver
+    with pytest.raises(ImportError):
+        from itest_shared.fixtures import Nonexistent  # noqa: F401
