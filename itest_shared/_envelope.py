@@ -13,13 +13,14 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, Self, TypeVar, cast
 
 import attrs
 
 from ._jsonsafe import JsonValue, to_json_safe
+from ._mapping import AttributeMapping
 
 R = TypeVar("R", bound="Record")
 
@@ -152,7 +153,7 @@ class RecordContext:
 # --- the base of every record ------------------------------------------------------
 
 
-class Record(Mapping[str, Any]):
+class Record(AttributeMapping):
     """Base of the canonical records: dict-style reading, envelope and JSON form."""
 
     # Not an attrs field on purpose: the fields are exactly the documented ones.
@@ -171,23 +172,9 @@ class Record(Mapping[str, Any]):
     def _init_meta(self, extra: Any = None) -> None:
         object.__setattr__(self, "_meta", (new_record_id(), current_producer(), extra, None))
 
-    # Mapping protocol: the documented keys, read as attributes.
+    # Mapping protocol (AttributeMapping): the documented keys, read as attributes.
     def _keys(self) -> tuple[str, ...]:
         return self._FIELDS
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._keys():
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys())
-
-    def __len__(self) -> int:
-        return len(self._keys())
 
     @property
     def record_id(self) -> str:

@@ -15,10 +15,12 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 import attrs
+
+from ._mapping import AttributeMapping
 
 __all__ = [
     "Measure",
@@ -151,7 +153,7 @@ _STAT_KEYS = ("count", "total", "average", "min", "max", "median", "p95", "p99",
 
 
 @attrs.frozen
-class TimingStats(Mapping[str, float]):
+class TimingStats(AttributeMapping):
     """Statistics of one operation's durations, in seconds.
 
     ``median``, ``p95`` and ``p99`` interpolate linearly between the nearest ranks
@@ -206,20 +208,8 @@ class TimingStats(Mapping[str, float]):
         """Return the JSON-safe form: every field by name."""
         return attrs.asdict(self)
 
-    def __getitem__(self, key: str) -> float:
-        if key in _STAT_KEYS:
-            value: float = getattr(self, key)
-            return value
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_STAT_KEYS)
-
-    def __len__(self) -> int:
-        return len(_STAT_KEYS)
-
-    def __contains__(self, key: object) -> bool:
-        return key in _STAT_KEYS
+    def _keys(self) -> tuple[str, ...]:
+        return _STAT_KEYS
 
 
 class Measure:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from ._mapping import AttributeMapping
 from .exceptions import ResourceStateError, UnknownResourceError
 from .formats import RESOURCE_STATES, ResourceRecord
 
@@ -22,7 +23,7 @@ _now = time.time
 _BUILD_LOCK = threading.Lock()
 
 
-class TrackedResource(Mapping[str, Any]):
+class TrackedResource(AttributeMapping):
     """One resource's life as its tracker sees it now: what ``track_resource`` returns.
 
     It reads like the documented resource dict, and stays current as the copied
@@ -108,20 +109,6 @@ class TrackedResource(Mapping[str, Any]):
 
     def _keys(self) -> tuple[str, ...]:
         return _KEYS_RELEASED if self._state == "released" else _KEYS
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._keys():
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys())
-
-    def __len__(self) -> int:
-        return len(self._keys())
 
     # A live object hashes by identity; equality with another life is identity
     # too, so equal objects always hash equal. Against a mapping (a dict, a

@@ -5,6 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+# The copied prototype's hard-coded config-key -> modules map (in its order) and
+# its fallback list (COMPAT.md section 4), which a project now states once.
+PROTOTYPE_MAP = {
+    "chunk_types": ["chunker", "languages"],
+    "parser_timeout": ["parser", "factory"],
+    "cache_dir": ["cache", "streaming"],
+    "num_workers": ["parallel"],
+    "plugin_dirs": ["plugin_manager"],
+}
+PROTOTYPE_FALLBACK = ["parser", "chunker", "cache", "parallel", "plugin_manager"]
+
 
 def run_together(target: Callable[[int], object], count: int = 16, name: str = "worker") -> None:
     """Run ``target(index)`` in ``count`` threads released at once; re-raise the first failure.

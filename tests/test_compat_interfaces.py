@@ -30,16 +30,7 @@ from itest_shared import (
 )
 from itest_shared.config import MODULE_MAP_ENV, ModuleMap
 
-# The prototype's hard-coded map and fallback (COMPAT section 4), which a project
-# now states once in its configuration.
-PROTOTYPE_MAP = {
-    "chunk_types": ["chunker", "languages"],
-    "parser_timeout": ["parser", "factory"],
-    "cache_dir": ["cache", "streaming"],
-    "num_workers": ["parallel"],
-    "plugin_dirs": ["plugin_manager"],
-}
-PROTOTYPE_FALLBACK = ["parser", "chunker", "cache", "parallel", "plugin_manager"]
+from .helpers import PROTOTYPE_FALLBACK, PROTOTYPE_MAP, run_together
 
 
 @pytest.fixture
@@ -341,8 +332,6 @@ def test_5_differences_raise_clear_typed_errors() -> None:
 
 def test_5_records_are_thread_safe_under_contention(contention: None) -> None:
     # [DEFECT 10] fixed: 16 threads track, read and release through live records.
-    from .helpers import run_together
-
     tracker = ResourceTracker()
 
     def work(index: int) -> None:

@@ -7,7 +7,7 @@ import pytest
 from itest_shared import ConfigChangeEvent, ConfigChangeObserver, ConfigChangeTracker, ModuleMap
 from itest_shared.config import MODULE_MAP_ENV, parse_module_lines, project_module_map
 
-from .helpers import run_together
+from .helpers import PROTOTYPE_FALLBACK, PROTOTYPE_MAP, run_together
 
 MODULE_MAP = {
     "parser_timeout": ["chunker.parser", "chunker.parallel"],
@@ -179,16 +179,6 @@ def test_tracker_fills_its_change_log_list() -> None:
 
 
 # --- the project's module map (1.3) ------------------------------------------------
-
-# The copied prototype's map, in its order, with its fallback list.
-PROTOTYPE_MAP = {
-    "chunk_types": ["chunker", "languages"],
-    "parser_timeout": ["parser", "factory"],
-    "cache_dir": ["cache", "streaming"],
-    "num_workers": ["parallel"],
-    "plugin_dirs": ["plugin_manager"],
-}
-PROTOTYPE_FALLBACK = ["parser", "chunker", "cache", "parallel", "plugin_manager"]
 
 
 def test_substring_rule_is_the_prototypes_first_key_in_map_order() -> None:
