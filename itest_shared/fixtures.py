@@ -216,13 +216,15 @@ def _settings(config: pytest.Config) -> Settings:
 
 def _module_map(config: pytest.Config) -> ModuleMap | None:
     """The project's module map from the ini keys; None if none of them is set."""
-    from .config import ModuleMap, parse_module_lines
-
     lines = [str(line) for line in config.getini("itest_module_map")]
     fallback = config.getini("itest_module_fallback")
     key_match = str(config.getini("itest_key_match")).strip()
     if not lines and fallback is None and not key_match:
         return None
+    # Only now: config imports attrs and the records, which a run that does not
+    # configure a map should not pay for at start-up (bench_plugin.py).
+    from .config import ModuleMap, parse_module_lines
+
     key = "itest_module_map"
     try:
         modules = parse_module_lines(lines)
