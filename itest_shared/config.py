@@ -103,6 +103,17 @@ class ModuleMap:
     modules: dict[str, list[str]] = attrs.field(factory=dict, converter=_copy_module_map)
     fallback: tuple[str, ...] | None = attrs.field(default=None, converter=_copy_fallback)
     key_match: str = attrs.field(default="segments", validator=_check_key_match)
+    # Derived once, not per lookup (every on_config_change looks a key up).
+    _patterns: tuple[tuple[tuple[str, ...], list[str]], ...] = attrs.field(
+        init=False, eq=False, repr=False
+    )
+    _all_modules: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        patterns = tuple((tuple(key.split(".")), ms) for key, ms in self.modules.items())
+        every = tuple(dict.fromkeys(m for ms in self.modules.values() for m in ms))
+        object.__setattr__(self, "_patterns", patterns)
+        object.__setattr__(self, "_all_modules", every)
 
     def affected_modules(self, config_key: str) -> list[str]:
         """Return the modules a change of ``config_key`` affects (a new list)."""
@@ -119,18 +130,13 @@ class ModuleMap:
         segments = config_key.split(".")
         found: dict[str, None] = {}
         for start in range(len(segments)):
-            for pattern, modules in self._patterns():
+            for pattern, modules in self._patterns:
                 if tuple(segments[start : start + len(pattern)]) == pattern:
                     found.update(dict.fromkeys(modules))
         return list(found) if found else self._fallback()
 
-    def _patterns(self) -> list[tuple[tuple[str, ...], list[str]]]:
-        return [(tuple(key.split(".")), modules) for key, modules in self.modules.items()]
-
     def _fallback(self) -> list[str]:
-        if self.fallback is not None:
-            return list(self.fallback)
-        return list(dict.fromkeys(m for modules in self.modules.values() for m in modules))
+        return list(self._all_modules if self.fallback is None else self.fallback)
 
     def to_json(self) -> str:
         """The JSON text ``ITEST_SHARED_MODULE_MAP`` holds: modules, fallback, key_match."""
@@ -220,7 +226,7 @@ def _resolve_map(
         base = module_map
     elif module_map is not None:
         # A map given here wins over the project's, and comes without its rules.
-        base = ModuleMap(_copy_module_map(module_map))
+        base = ModuleMap(module_map)  # its converter copies and checks the map
     else:
         base = project_module_map() or ModuleMap()
     if fallback is None and key_match is None:

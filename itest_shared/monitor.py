@@ -10,18 +10,9 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from .formats import ResourceRecord
-from .resources import ResourceTracker
+from .resources import ResourceTracker, check_module_filter
 
 __all__ = ["ResourceMonitor"]
-
-
-def _check_module(module: object) -> str | None:
-    # None or "" means every module, as the copied prototype's assert_no_leaks did.
-    if module is None or module == "":
-        return None
-    if isinstance(module, str):
-        return str(module)  # a str subclass filters as the plain string it equals
-    raise TypeError(f"module must be a module name (str) or None, got {module!r}")
 
 
 def _show(name: str) -> str:
@@ -66,7 +57,7 @@ class ResourceMonitor(ResourceTracker):
         module (``module`` None or empty), ``Found leaked resources: ...``; then
         a count and one ``id (type) owned by module`` line per resource.
         """
-        module = _check_module(module)
+        module = check_module_filter(module)
         active = self.verify_cleanup(module)
         if active:
             lead = (

@@ -162,17 +162,24 @@ def _as_name(name: str, value: object) -> str:
     raise TypeError(f"{name} must be a string, got {value!r}")
 
 
-def _check_filter(name: str, value: object) -> str | None:
-    """A filter argument: falsy (None, "") means no filter, as in the prototype."""
-    if not value:
+def check_module_filter(module: object) -> str | None:
+    """A module filter: None or "" means every module, as in the prototype; else a str."""
+    if module is None or module == "":
         return None
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string or None, got {value!r}")
-    if name == "state" and value not in RESOURCE_STATES:
+    if isinstance(module, str):
+        return str(module)  # a str subclass filters as the plain string it equals
+    raise TypeError(f"module must be a module name (str) or None, got {module!r}")
+
+
+def _check_state_filter(state: object) -> str | None:
+    """A state filter: None or "" means every state, as in the prototype."""
+    if state is None or state == "":
+        return None
+    if state not in RESOURCE_STATES:
         raise ValueError(
-            f"state must be one of {', '.join(RESOURCE_STATES)} or None, got {value!r}"
+            f"state must be one of {', '.join(RESOURCE_STATES)} or None, got {state!r}"
         )
-    return value
+    return str(state)
 
 
 class ResourceTracker:
@@ -305,7 +312,7 @@ class ResourceTracker:
 
         A filter that is None or empty is no filter, as in the prototype.
         """
-        return self._select(_check_filter("module", module), _check_filter("state", state))
+        return self._select(check_module_filter(module), _check_state_filter(state))
 
     def verify_cleanup(self, module: str | None = None) -> list[ResourceRecord]:
         """Return the resources of ``module`` (or of all modules) that are still active."""

@@ -334,3 +334,12 @@ def test_a_release_caught_half_way_reads_as_still_active(tracker: ResourceTracke
     assert life.released_at is None
     record = life.record()
     assert (record.state, record.released_at) == ("active", None)
+
+
+def test_only_none_and_empty_filters_mean_every_module_or_state(tracker: ResourceTracker) -> None:
+    tracker.track_resource("m", "t", "r")
+    assert len(tracker.get_all_resources(module="", state="")) == 1
+    with pytest.raises(TypeError, match=r"module must be a module name \(str\) or None, got 0"):
+        tracker.get_all_resources(module=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="state must be one of active, released, leaked"):
+        tracker.get_all_resources(state=0)  # type: ignore[arg-type]
