@@ -13,7 +13,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._envelope import SCHEMA_VERSION
     from .aio import (
         AsyncTestRunner,
         UnretrievedTaskError,
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
         UnsafePathError,
     )
     from .formats import (
+        SCHEMA_VERSION,
         ConfigChangeEvent,
         ErrorContext,
         ExceptionInfo,
@@ -94,7 +94,7 @@ if TYPE_CHECKING:
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "SCHEMA_VERSION": "._envelope",
+    "SCHEMA_VERSION": ".formats",
     "AsyncTestRunner": ".aio",
     "ConfigChangeEvent": ".formats",
     "ConfigChangeObserver": ".config",
@@ -240,7 +240,7 @@ _SUBMODULES = frozenset(
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         # From the installed metadata; importlib.metadata is slow to import.
-        from ._envelope import package_version
+        from .formats import package_version
 
         return package_version()
     if name in _SUBMODULES:

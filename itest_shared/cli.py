@@ -36,7 +36,7 @@ class _UsageError(Exception):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from ._envelope import package_version
+    from .formats import package_version
 
     parser = _Parser(
         prog=PROG,

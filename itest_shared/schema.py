@@ -27,8 +27,15 @@ from typing import Any, Final
 
 import attrs
 
-from ._envelope import SCHEMA_VERSION, SUPPORTED_MAJORS, Record
-from .formats import RECORD_TYPES, RESOURCE_STATES, ExceptionInfo
+from .formats import (
+    RECORD_TYPES,
+    RESOURCE_STATES,
+    SCHEMA_VERSION,
+    SUPPORTED_MAJORS,
+    ExceptionInfo,
+    Record,
+    is_optional,
+)
 
 __all__ = ["SCHEMA_ID_BASE", "json_schema", "json_schemas"]
 
@@ -182,7 +189,8 @@ def json_schema(record_type: str) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one record type's JSON form, envelope included."""
     cls = _record_class(record_type)
     described = _FIELD_SCHEMAS.get(record_type, {})
-    names = list(cls._FIELDS)  # attrs.fields(cls), in order, taken when the class was registered
+    fields = attrs.fields(cls)
+    names = [field.name for field in fields]
     missing = [name for name in names if name not in described]
     if missing:
         # A field added to the class but not here: a bug in this module, not bad input.
@@ -195,7 +203,7 @@ def json_schema(record_type: str) -> dict[str, Any]:
         "context": _nullable(_ref("context")),
     }
     properties.update({name: described[name] for name in names})
-    required = [*_ENVELOPE_REQUIRED, *(n for n in names if n not in cls._OPTIONAL_FIELDS)]
+    required = [*_ENVELOPE_REQUIRED, *(f.name for f in fields if not is_optional(f))]
     schema: dict[str, Any] = {
         "$schema": _DIALECT,
         "$id": f"{SCHEMA_ID_BASE}/{SCHEMA_VERSION}/{record_type}.json",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from itest_shared._envelope import package_version
+from itest_shared.formats import package_version
 from itest_shared.cli import main
 from itest_shared.formats import ConfigChangeEvent, ResourceRecord
 from itest_shared.store import TORN_LAST_LINE, RecordStore

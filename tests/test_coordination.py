@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from itest_shared._coordination_lock import safe_name
+from itest_shared.coordination._lock import safe_name
 from itest_shared.coordination import (
     WorktreeInfo,
     WorktreeLockTimeout,

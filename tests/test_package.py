@@ -118,7 +118,9 @@ def test_public_modules_are_attributes_of_the_package_as_in_1_0() -> None:
     from itest_shared import _SUBMODULES
 
     package = pathlib.Path(itest_shared.__file__).parent
-    public = {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
+    modules = {p.stem for p in package.glob("*.py")}
+    subpackages = {p.parent.name for p in package.glob("*/__init__.py")}
+    public = {name for name in modules | subpackages if not name.startswith("_")}
     assert set(_SUBMODULES) == public
     code = (
         "import sys, itest_shared; "

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from itest_shared._plugin_recording import check_record_option
+from itest_shared.fixtures._recording import check_record_option
 from itest_shared.coordination import clear_git_cache
 from itest_shared.formats import (
     ConfigChangeEvent,

@@ -439,7 +439,7 @@ def test_validate_file_names_every_bad_line(tmp_path: Path) -> None:
 
 
 def test_an_overlong_line_is_skipped_without_loading_it(tmp_path: Path) -> None:
-    from itest_shared._store_read import MAX_LINE_BYTES
+    from itest_shared.store._read import MAX_LINE_BYTES
 
     path = tmp_path / "records" / "r" / "x.jsonl"
     path.parent.mkdir(parents=True)

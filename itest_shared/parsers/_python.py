@@ -8,7 +8,7 @@ import io
 import re
 import tokenize
 
-from itest_shared._parser_tree import ERROR_TYPE, LineIndex, SyntaxNode
+from ._tree import ERROR_TYPE, LineIndex, SyntaxNode
 
 # ast class name -> tree-sitter-python node type. Unlisted classes fall back to their
 # snake_case name, so every located ast node still appears, deterministically.

@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 import attrs
 
-from ._envelope import SCHEMA_VERSION, Record, RecordContext, WorktreeInfo
-from ._jsonsafe import JsonValue, to_json_safe
+from .._jsonsafe import JsonValue, to_json_safe
+from ._envelope import RECORD_TYPES as RECORD_TYPES
+from ._envelope import Record, load, register
+from ._parts import ExceptionInfo, RecordContext, WorktreeInfo
+from ._parts import is_optional as is_optional
+from ._version import SCHEMA_VERSION
+from ._version import SCHEMA_VERSION_RE as SCHEMA_VERSION_RE
+from ._version import SUPPORTED_MAJORS as SUPPORTED_MAJORS
+from ._version import package_version as package_version
 
 if TYPE_CHECKING:
-    from .perf import TimingStats
+    from ..perf import TimingStats
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -37,89 +44,7 @@ __all__ = [
 ]
 
 ResourceState = Literal["active", "released", "leaked"]
-RESOURCE_STATES: tuple[str, ...] = ("active", "released", "leaked")
-
-# How far an exception chain is followed; deeper links are dropped. Chains this
-# long come from bugs (an error handler re-raising in a loop), not from tests.
-_MAX_CHAIN_DEPTH = 64
-
-
-@attrs.frozen
-class ExceptionInfo:
-    """What can travel of an exception: its qualified type, message and chain."""
-
-    type: str
-    message: str
-    cause: ExceptionInfo | None = None
-    context: ExceptionInfo | None = None
-    exceptions: tuple[ExceptionInfo, ...] = ()
-
-    @classmethod
-    def from_exception(cls, error: BaseException) -> ExceptionInfo:
-        """Describe ``error``, following ``__cause__``, ``__context__`` and group members."""
-        return _describe(error, set(), 0)
-
-    @property
-    def type_name(self) -> str:
-        """The unqualified type name, as in ``ErrorContext.error_type``."""
-        return self.type.rpartition(".")[2]
-
-    def walk(self) -> Iterator[ExceptionInfo]:
-        """Yield this exception, then its cause, context and group members, depth first."""
-        yield self
-        for link in (self.cause, self.context):
-            if link is not None:
-                yield from link.walk()
-        for member in self.exceptions:
-            yield from member.walk()
-
-    def to_dict(self) -> dict[str, JsonValue]:
-        """Return the JSON form."""
-        return {
-            "type": self.type,
-            "message": self.message,
-            "cause": None if self.cause is None else self.cause.to_dict(),
-            "context": None if self.context is None else self.context.to_dict(),
-            "exceptions": [member.to_dict() for member in self.exceptions],
-        }
-
-
-def _message(error: BaseException) -> str:
-    try:
-        return str(error)
-    except Exception:
-        # A broken __str__ must not hide the error we are trying to record.
-        return f"<unprintable {type(error).__name__} object>"
-
-
-def _describe(error: BaseException, seen: set[int], depth: int) -> ExceptionInfo:
-    seen.add(id(error))
-
-    def link(other: BaseException | None) -> ExceptionInfo | None:
-        # __context__ can point back into the chain (an error re-raised inside its
-        # own handler); `seen` stops the cycle.
-        if other is None or id(other) in seen or depth >= _MAX_CHAIN_DEPTH:
-            return None
-        return _describe(other, seen, depth + 1)
-
-    cause = link(error.__cause__)
-    # Python prints the context only when it is not suppressed and is not the
-    # cause itself; record the same chain a reader of the traceback sees.
-    context = None
-    if not error.__suppress_context__ and error.__context__ is not error.__cause__:
-        context = link(error.__context__)
-    members: tuple[ExceptionInfo, ...] = ()
-    if isinstance(error, BaseExceptionGroup):
-        members = tuple(m for m in map(link, error.exceptions) if m is not None)
-    kind = type(error)
-    return ExceptionInfo(
-        type=f"{kind.__module__}.{kind.__qualname__}",
-        message=_message(error),
-        cause=cause,
-        context=context,
-        exceptions=members,
-    )
-
+RESOURCE_STATES: tuple[str, ...] = get_args(ResourceState)
 
 # --- field checks shared by the records -------------------------------------
 
@@ -169,6 +94,7 @@ def _check_context_data(_: object, attribute: attrs.Attribute[Any], value: objec
 # --- the records --------------------------------------------------------------
 
 
+@register
 @attrs.frozen(getstate_setstate=False, unsafe_hash=False)
 class ErrorContext(Record):
     """An error that crossed a module boundary, with its traceback and call stack."""
@@ -197,8 +123,7 @@ class ErrorContext(Record):
     @property
     def error_info(self) -> ExceptionInfo | None:
         """The travelling description of ``original_error``; kept after loading."""
-        info: ExceptionInfo | None = self._meta[2]
-        return info
+        return self._meta.error_info
 
     def _fields_to_json(self) -> dict[str, JsonValue]:
         info = self.error_info
@@ -214,6 +139,7 @@ class ErrorContext(Record):
         }
 
 
+@register
 @attrs.frozen(getstate_setstate=False, unsafe_hash=False)
 class ConfigChangeEvent(Record):
     """One configuration change and the modules it affects."""
@@ -260,6 +186,7 @@ def _check_metadata(_: object, attribute: attrs.Attribute[Any], value: object) -
         raise TypeError(f"metadata must be a dict, got {value!r}")
 
 
+@register
 @attrs.frozen(getstate_setstate=False, unsafe_hash=False)
 class ResourceRecord(Record):
     """The life of one tracked resource: who owns it, when it was made and released."""
@@ -316,6 +243,7 @@ def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) ->
         raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
 
 
+@register
 @attrs.frozen(getstate_setstate=False, unsafe_hash=False)
 class TimingStatsRecord(Record):
     """The timing statistics of one operation measured during a test (seconds).
@@ -346,27 +274,18 @@ class TimingStatsRecord(Record):
     @classmethod
     def from_stats(cls, stats: TimingStats, timestamp: float | None = None) -> TimingStatsRecord:
         """Make the record of ``stats``, taken at ``timestamp`` (default: now, epoch seconds)."""
-        # perf is only needed here; importing it at module level would make every
-        # record reader pay for the performance monitor.
-        from .perf import TimingStats
-
-        if not isinstance(stats, TimingStats):
+        # Read by field name: the records do not import the performance monitor
+        # (helpers import records, never the other way round).
+        names = [field.name for field in attrs.fields(cls) if field.name != "timestamp"]
+        if not all(hasattr(stats, name) for name in names):
             raise TypeError(f"stats must be a TimingStats, got {type(stats).__name__}")
-        values = {field.name: getattr(stats, field.name) for field in attrs.fields(TimingStats)}
+        values = {name: getattr(stats, name) for name in names}
         return cls(**values, timestamp=time.time() if timestamp is None else timestamp)
 
     def _fields_to_json(self) -> dict[str, JsonValue]:
         return {name: getattr(self, name) for name in self._FIELDS}
 
 
-RECORD_TYPES: dict[str, type[Record]] = {}
-for _cls in (ErrorContext, ConfigChangeEvent, ResourceRecord, TimingStatsRecord):
-    _cls._FIELDS = tuple(field.name for field in attrs.fields(_cls))
-    RECORD_TYPES[_cls.RECORD_TYPE] = _cls
-
-
 def load_record(data: Mapping[str, Any] | str | bytes) -> Record:
     """Rebuild whichever record ``data`` (a dict or JSON text) holds, by its record type."""
-    from ._parse import parse_record
-
-    return parse_record(data, None)
+    return load(data, None)

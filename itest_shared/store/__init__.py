@@ -25,7 +25,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._store_read import (
+from ..formats import Record
+from ._read import (
     MAX_LINE_BYTES,
     TORN_LAST_LINE,
     Location,
@@ -33,7 +34,6 @@ from ._store_read import (
     ReadReport,
     validate_file,
 )
-from .formats import Record
 
 __all__ = [
     "TORN_LAST_LINE",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from itest_shared._parser_lex import Tokens, tokenize
-from itest_shared._parser_tree import ERROR_TYPE, LineIndex, Span, SyntaxNode, nest_spans
+from ._lex import Tokens, tokenize
+from ._tree import ERROR_TYPE, LineIndex, Span, SyntaxNode, nest_spans
 
 ROOT_TYPES = {"c": "translation_unit", "javascript": "program", "rust": "source_file"}
 

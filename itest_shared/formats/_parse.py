@@ -1,6 +1,8 @@
 """Rebuild records from their JSON form; every problem becomes a FormatError naming the field.
 
-Imported on first use only: cattrs is the costliest import in the package.
+Imported on first use only (by ``_envelope.load``): cattrs is the costliest
+import in the package. It imports nothing of the record classes' modules: the
+caller hands it the registry of record types.
 """
 
 from __future__ import annotations
@@ -9,23 +11,20 @@ import functools
 import json
 import math
 from collections.abc import Mapping
-from typing import Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
+import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn
 
-from ._envelope import SCHEMA_VERSION_RE, SUPPORTED_MAJORS
-from ._jsonsafe import json_kind
-from .exceptions import FormatError, SchemaVersionError
-from .formats import (
-    RECORD_TYPES,
-    RESOURCE_STATES,
-    ExceptionInfo,
-    Record,
-    RecordContext,
-    WorktreeInfo,
-)
+from .._jsonsafe import json_kind
+from ..exceptions import FormatError, SchemaVersionError
+from ._parts import Envelope, ExceptionInfo, RecordContext, WorktreeInfo, is_optional
+from ._version import SCHEMA_VERSION_RE, SUPPORTED_MAJORS
+
+if TYPE_CHECKING:
+    from ._envelope import Record
 
 # JSON nesting deeper than this is refused before it reaches the recursive parts.
 _MAX_NESTING = 200
@@ -65,6 +64,11 @@ def _expect_object(value: object, _: object) -> dict[str, Any]:
     raise TypeError(f"expected an object, got {json_kind(value)}")
 
 
+def _is_choice(kind: Any) -> bool:
+    origin: object = get_origin(kind)
+    return origin is Literal
+
+
 def _is_sequence_type(kind: Any) -> bool:
     return get_origin(kind) in (list, tuple)
 
@@ -88,26 +92,20 @@ def _converter() -> cattrs.Converter:
 
     converter.register_structure_hook_func(_is_sequence_type, structure_sequence)
 
-    def structure_state(value: object, _: object) -> str:
-        if value in RESOURCE_STATES and isinstance(value, str):
+    def structure_choice(value: object, kind: Any) -> str:
+        choices = get_args(kind)
+        if isinstance(value, str) and value in choices:
             return value
-        raise ValueError(f"expected one of {', '.join(RESOURCE_STATES)}, got {value!r}")
+        raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
 
+    converter.register_structure_hook_func(_is_choice, structure_choice)
     converter.register_structure_hook_func(lambda kind: kind == Any, lambda value, _: value)
     # Records are Mappings too; without this cattrs would structure them as dicts.
     converter.register_structure_hook_factory(
-        lambda kind: isinstance(kind, type) and issubclass(kind, Record),
+        lambda kind: attrs.has(kind) and issubclass(kind, Mapping),
         lambda kind: make_dict_structure_fn(kind, converter),
     )
-    state_type = _state_type()
-    converter.register_structure_hook_func(lambda kind: kind == state_type, structure_state)
     return converter
-
-
-def _state_type() -> Any:
-    from .formats import ResourceState
-
-    return ResourceState
 
 
 def _describe(error: BaseException, _: Any = None) -> str:
@@ -177,14 +175,16 @@ def _check_schema_version(data: dict[str, Any]) -> None:
         raise SchemaVersionError(version, [str(major) for major in SUPPORTED_MAJORS])
 
 
-def _record_class(data: dict[str, Any], expected: type[Record] | None) -> type[Record]:
+def _record_class(
+    data: dict[str, Any], expected: type[Record] | None, types: Mapping[str, type[Record]]
+) -> type[Record]:
     if "record_type" not in data:
         raise FormatError("record_type: required field missing")
     record_type = data["record_type"]
-    cls = RECORD_TYPES.get(record_type) if isinstance(record_type, str) else None
+    cls = types.get(record_type) if isinstance(record_type, str) else None
     if cls is None:
         raise FormatError(
-            f"record_type: expected one of {', '.join(sorted(RECORD_TYPES))}, got {record_type!r}"
+            f"record_type: expected one of {', '.join(sorted(types))}, got {record_type!r}"
         )
     if expected is not None and cls is not expected:
         raise FormatError(
@@ -273,26 +273,33 @@ def _context(data: dict[str, Any], problems: list[str]) -> RecordContext | None:
     return RecordContext(test=test, run_id=run_id, worktree=worktree)
 
 
-def parse_record(data: Any, expected: type[Record] | None) -> Record:
-    """Validate ``data`` and rebuild its record; raise FormatError naming each problem."""
+def parse_record(
+    data: Any, expected: type[Record] | None, types: Mapping[str, type[Record]]
+) -> tuple[Record, Envelope]:
+    """Validate ``data`` and rebuild its record and envelope; FormatError names each problem.
+
+    ``types`` maps each known record_type to its class; ``expected``, if given,
+    is the only one accepted.
+    """
     obj = _as_object(data)
     _check_schema_version(obj)
-    cls = _record_class(obj, expected)
+    cls = _record_class(obj, expected, types)
     problems = _envelope_problems(obj)
     context = _context(obj, problems)
 
     # The rule for fields: every field a record type has when it first appears
     # (1.0 for the first three types, 1.1 for timing_stats) is required, since
     # every writer of that type writes it: a record without one was truncated or
-    # hand-edited. A field a later minor adds goes into the class's
-    # _OPTIONAL_FIELDS; records of earlier minors lack it and get its default.
+    # hand-edited. A field a later minor adds is marked optional (``_parts.OPTIONAL``);
+    # records of earlier minors lack it and get its default.
     # The envelope key "context" (1.1) is optional in the same way.
+    names = [field.name for field in attrs.fields(cls)]
     problems += [
-        f"{name}: required field missing"
-        for name in cls._FIELDS
-        if name not in obj and name not in cls._OPTIONAL_FIELDS
+        f"{field.name}: required field missing"
+        for field in attrs.fields(cls)
+        if field.name not in obj and not is_optional(field)
     ]
-    fields = {name: obj[name] for name in cls._FIELDS if name in obj}
+    fields = {name: obj[name] for name in names if name in obj}
     info: ExceptionInfo | None = None
     if "original_error" in fields:
         # The live exception stays behind in its process; what travelled is its
@@ -306,5 +313,4 @@ def parse_record(data: Any, expected: type[Record] | None) -> Record:
     problems += more
     if problems:
         raise FormatError("; ".join(dict.fromkeys(problems)))
-    object.__setattr__(record, "_meta", (obj["record_id"], dict(obj["producer"]), info, context))
-    return record  # type: ignore[no-any-return]
+    return record, Envelope(obj["record_id"], dict(obj["producer"]), info, context)

@@ -14,7 +14,9 @@ from typing import IO, Any
 
 import attrs
 
-from ._jsonsafe import json_kind
+from .._jsonsafe import json_kind
+from ..exceptions import FormatError
+from ..formats import load_record
 
 #: What a reader says of a last line without its newline. Every record a writer
 #: finished ends in ``\n``, so such a line is one whose write never completed.
@@ -163,9 +165,6 @@ class ReadReport(Iterator[tuple[dict[str, Any], Location]]):
 
 def validate_file(path: str | os.PathLike[str]) -> Iterator[Problem]:
     """Check every line of a record file with ``load_record``; yield a Problem per bad line."""
-    from ._parse import parse_record
-    from .exceptions import FormatError
-
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
@@ -184,6 +183,6 @@ def validate_file(path: str | os.PathLike[str]) -> Iterator[Problem]:
                 yield Problem(path, number, reason)
                 continue
             try:
-                parse_record(value, None)
+                load_record(value)
             except FormatError as error:
                 yield Problem(path, number, str(error))

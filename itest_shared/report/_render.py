@@ -1,166 +1,13 @@
-"""The report's two outputs: the JSON document made from the counters, and its markdown form.
-
-Kept apart from the aggregation in ``report``: counting has to be fast and
-lean, while this side only runs once, over the (small) counters.
-"""
+"""The report document as text: indented JSON, or markdown with one column per worktree."""
 
 from __future__ import annotations
 
-import os
+import json
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-if TYPE_CHECKING:
-    from .report import ReportAggregator, TimingTotals, WorktreeStats
-
-K = TypeVar("K", bound=Hashable)
-
-
-def _ranked(counter: Mapping[K, int], name: Callable[[K], Any] = str) -> list[tuple[K, int]]:
-    """Items by count, highest first, then by name: the same input always reads the same."""
-    return sorted(counter.items(), key=lambda item: (-item[1], name(item[0])))
-
-
-def _labels(worktrees: Mapping[str | None, WorktreeStats]) -> dict[str | None, str]:
-    """Branch, else the path's last part; the full path for worktrees whose labels clash."""
-    from .report import NO_WORKTREE
-
-    base: dict[str | None, str] = {}
-    for key, stats in worktrees.items():
-        if key is None:
-            base[key] = NO_WORKTREE
-        else:
-            base[key] = stats.branch or os.path.basename(key.rstrip("/\\")) or key
-    clashes = Counter(base.values())
-    return {
-        key: key if key is not None and clashes[label] > 1 else label for key, label in base.items()
-    }
-
-
-def _matches(name: str, key: str | None, label: str, stats: WorktreeStats) -> bool:
-    if name == label or name in stats.branches:
-        return True
-    return key is not None and name in (key, os.path.basename(key.rstrip("/\\")))
-
-
-def _timings(timings: Mapping[str, TimingTotals]) -> list[dict[str, Any]]:
-    return [timings[operation].to_json(operation) for operation in sorted(timings)]
-
-
-def _worktree(key: str | None, label: str, stats: WorktreeStats) -> dict[str, Any]:
-    from .report import TOP_ERROR_TYPES
-
-    return {
-        "label": label,
-        "path": key,
-        "branch": stats.branch,
-        "records": stats.records,
-        "records_by_type": dict(sorted(stats.by_type.items())),
-        "not_analysed": {
-            "malformed": stats.malformed,
-            "unknown_major": stats.unknown_major,
-            "unknown_type": stats.unknown_type,
-        },
-        "runs": sorted(stats.runs),
-        "tests": len(stats.tests),
-        "errors": {
-            "total": sum(stats.error_types.values()),
-            "by_boundary": [
-                {"source": source, "target": target, "count": count}
-                for (source, target), count in _ranked(stats.boundaries, repr)
-            ],
-            "top_error_types": [
-                {"error_type": error_type, "count": count}
-                for error_type, count in _ranked(stats.error_types)[:TOP_ERROR_TYPES]
-            ],
-        },
-        "leaked_resources": {
-            "total": sum(stats.leaked.values()),
-            "by_owner": [
-                {"owner_module": owner, "resource_type": kind, "count": count}
-                for (owner, kind), count in _ranked(stats.leaked, repr)
-            ],
-        },
-        "config_changes": {
-            "total": sum(stats.config_paths.values()),
-            "by_path": [
-                {"config_path": path, "count": count} for path, count in _ranked(stats.config_paths)
-            ],
-        },
-        "timings": _timings(stats.timings),
-        "package_versions": dict(sorted(stats.package_versions.items())),
-        "schema_versions": dict(sorted(stats.schema_versions.items())),
-        "schema_majors": sorted(stats.majors),
-    }
-
-
-def _warnings(shown: Sequence[tuple[str, WorktreeStats]]) -> list[str]:
-    from .report import ANALYSED_MAJORS
-
-    majors = sorted({major for _, stats in shown for major in stats.majors})
-    unknown = [str(major) for major in majors if major not in ANALYSED_MAJORS]
-    reads = ", ".join(f"{major}.x" for major in ANALYSED_MAJORS)
-    warnings = []
-    if len(majors) > 1:
-        parts = ", ".join(
-            f"{label} on {' and '.join(str(major) for major in sorted(stats.majors))}"
-            for label, stats in shown
-            if stats.majors
-        )
-        warnings.append(f"worktrees are on different schema majors: {parts}")
-    if unknown:
-        warnings.append(
-            f"records of schema major {', '.join(unknown)} are counted but not analysed:"
-            f" this itest-shared reads schema {reads}; upgrade it to analyse them"
-        )
-    return warnings
-
-
-def make_document(
-    aggregator: ReportAggregator, *, store: str, runs: list[str], worktree: str | None
-) -> dict[str, Any]:
-    """Turn the counters into the report document; ReportError if ``worktree`` matches none."""
-    from .report import ReportError, TimingTotals
-
-    labels = _labels(aggregator.worktrees)
-    # By label, with the records that have no worktree last.
-    order = sorted(aggregator.worktrees, key=lambda key: (key is None, labels[key]))
-    if worktree is not None:
-        kept = [
-            key for key in order if _matches(worktree, key, labels[key], aggregator.worktrees[key])
-        ]
-        if not kept:
-            seen = "; ".join(
-                labels[key] if key is None or labels[key] == key else f"{labels[key]} ({key})"
-                for key in order
-            )
-            raise ReportError(f"no worktree matches {worktree!r}; worktrees seen: {seen or 'none'}")
-        order = kept
-    shown = [(labels[key], aggregator.worktrees[key]) for key in order]
-    merged: dict[str, TimingTotals] = {}
-    for _, stats in shown:
-        for operation, totals in stats.timings.items():
-            merged.setdefault(operation, TimingTotals()).merge(totals)
-    return {
-        "report": "itest-shared",
-        "report_version": 1,
-        "store": store,
-        "runs": runs,
-        "worktree_filter": worktree,
-        "records": sum(stats.records for _, stats in shown),
-        "warnings": _warnings(shown),
-        "worktrees": [_worktree(key, labels[key], aggregator.worktrees[key]) for key in order],
-        "timings": _timings(merged),
-        "problems": {
-            "total": aggregator.problem_count,
-            "shown": [
-                {"path": str(problem.path), "line": problem.line, "reason": problem.reason}
-                for problem in aggregator.problems
-            ],
-        },
-    }
-
+from ._stats import ranked
 
 # --- markdown -----------------------------------------------------------------
 
@@ -206,7 +53,7 @@ def _side_by_side(
     if not totals:
         return ["_none_"]
     header = [title, *(worktree["label"] for worktree in worktrees)]
-    keys = sorted(totals) if by_name else [key for key, _ in _ranked(totals)]
+    keys = sorted(totals) if by_name else [key for key, _ in ranked(totals)]
     rows = [[key, *(counts.get(key, 0) for counts in per_worktree)] for key in keys]
     return _table(header, rows, numeric=True)
 
@@ -315,8 +162,6 @@ def _timing_rows(document: Mapping[str, Any]) -> list[str]:
 
 def render_json(document: Mapping[str, Any]) -> str:
     """Return the report document as indented JSON text, ending in a newline."""
-    import json
-
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 

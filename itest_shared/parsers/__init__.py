@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import threading
 
-from itest_shared._parser_failures import (
+from ..samples import SUPPORTED_LANGUAGES
+from ._failures import (
     FAIL_TYPES,
     Action,
     Failure,
@@ -41,8 +42,7 @@ from itest_shared._parser_failures import (
     decide,
     failure_error,
 )
-from itest_shared._parser_tree import ERROR_TYPE, SyntaxNode, SyntaxTree, nest_spans
-from itest_shared.samples import SUPPORTED_LANGUAGES
+from ._tree import ERROR_TYPE, SyntaxNode, SyntaxTree, nest_spans
 
 __all__ = [
     "ERROR_TYPE",
@@ -71,11 +71,11 @@ def _check_language(language: object) -> str:
 def _build_tree(language: str, source: bytes, text: str | None) -> SyntaxNode:
     # Deferred: the tree builders pull in ast/tokenize, which a plugin import should not pay.
     if language == "python":
-        from itest_shared._parser_python import build_python_tree
+        from ._python import build_python_tree
 
         return build_python_tree(source, text)
     if language in SUPPORTED_LANGUAGES:
-        from itest_shared._parser_scan import build_scanned_tree
+        from ._scan import build_scanned_tree
 
         return build_scanned_tree(source, language)
     return nest_spans(_OTHER_ROOT_TYPE, source, ())

@@ -14,7 +14,7 @@ import codecs
 import itertools
 from collections.abc import Callable
 
-from itest_shared.samples import sample_code_files
+from ..samples import sample_code_files
 
 _SAMPLE_NAME = {
     "python": "example.py",

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._parallel_api import WorkerError
+from ._api import WorkerError
 
 # SIGKILL cannot be caught, so a killed child is reapable at once; this bound
 # only matters for a process stuck in uninterruptible sleep (D state).

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from ._coordination_git import WorktreeInfo, clear_git_cache, current_worktree, shared_directory
-from ._coordination_lock import (
+from ._git import WorktreeInfo, clear_git_cache, current_worktree, shared_directory
+from ._lock import (
     DEFAULT_LOCK_TIMEOUT,
     WorktreeLock,
     WorktreeLockTimeout,

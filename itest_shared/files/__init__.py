@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePath
 from types import TracebackType
 
-from itest_shared._file_blocks import (
+from ..samples import EXTENSION_BY_LANGUAGE, SUPPORTED_LANGUAGES
+from ._blocks import (
     BLOCKS,
     PATTERNS,
     block_size,
@@ -21,8 +22,7 @@ from itest_shared._file_blocks import (
     iter_blocks,
     tree_module,
 )
-from itest_shared._file_errors import BUILDERS, ERROR_TYPES
-from itest_shared.samples import EXTENSION_BY_LANGUAGE, SUPPORTED_LANGUAGES
+from ._errors import BUILDERS, ERROR_TYPES
 
 __all__ = ["ERROR_TYPES", "MIB", "PATTERNS", "TestFileGenerator", "UnsafePathError"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # WorktreeInfo is part of a record's context; it lives with the records and is
 # re-exported here (and by coordination) where current_worktree() returns it.
-from .formats import WorktreeInfo as WorktreeInfo
+from ..formats import WorktreeInfo as WorktreeInfo
 
 #: Folder, inside git's common directory, that every worktree of a repository shares.
 SHARED_DIR_NAME = "itest-shared"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import attrs
 
-from ._coordination_git import current_worktree, shared_directory
+from ._git import current_worktree, shared_directory
 
 if TYPE_CHECKING:
     from filelock import FileLock

@@ -6,8 +6,8 @@ from typing import Any
 
 import attrs
 
-from ._parallel_api import SharedEvent, SharedLock, SharedQueue
-from ._parallel_checks import check_maxsize, check_name
+from ._api import SharedEvent, SharedLock, SharedQueue
+from ._checks import check_maxsize, check_name
 
 
 @attrs.define(eq=False)

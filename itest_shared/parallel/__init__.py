@@ -23,8 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-from ._parallel_api import SharedEvent, SharedLock, SharedQueue, WorkerError, WorkerProcess
-from ._parallel_checks import (
+from ._api import SharedEvent, SharedLock, SharedQueue, WorkerError, WorkerProcess
+from ._checks import (
     check_call,
     check_callback,
     check_name,
@@ -32,9 +32,9 @@ from ._parallel_checks import (
     check_start_method,
     check_workspace,
 )
-from ._parallel_child import CHILD_ENTRY, ParentEnvironment
-from ._parallel_shared import SharedPrimitives
-from ._parallel_workers import (
+from ._child import CHILD_ENTRY, ParentEnvironment
+from ._shared import SharedPrimitives
+from ._workers import (
     ProcessSlot,
     ThreadRunner,
     ThreadSlot,

@@ -1,0 +1,180 @@
+"""The Record base class: what every serialised record carries besides its fields.
+
+The envelope: record type, schema version, record id, producer and (schema 1.1)
+the optional context. The record classes themselves are in ``formats``, which
+registers each here and re-exports everything users need.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
+
+import attrs
+
+from .._jsonsafe import JsonValue, to_json_safe
+from .._mapping import AttributeMapping
+from ._parts import Envelope, ExceptionInfo, RecordContext
+from ._version import SCHEMA_VERSION, package_version
+
+R = TypeVar("R", bound="Record")
+
+#: record_type -> record class, filled by ``register`` as ``formats`` defines them.
+RECORD_TYPES: dict[str, type[Record]] = {}
+
+# Record ids: a random per-process prefix and a counter. uuid4() would cost a
+# urandom call per record; this costs a counter step, and the 64-bit prefix keeps
+# ids unique across processes, worktrees and machines.
+_prefix = os.urandom(8).hex()
+_counter = itertools.count(1)
+
+
+def _reseed_after_fork() -> None:
+    # A forked child inherits the parent's prefix and counter; without a new
+    # prefix both would hand out the same ids.
+    global _prefix, _counter
+    _prefix = os.urandom(8).hex()
+    _counter = itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_reseed_after_fork)
+
+
+def new_record_id() -> str:
+    """Return an id no other record in any process has."""
+    return f"{_prefix}-{next(_counter):x}"
+
+
+def current_producer() -> dict[str, object]:
+    """Describe the process and thread that are creating a record right now."""
+    return {
+        "package_version": package_version(),
+        "pid": os.getpid(),
+        "thread_id": threading.get_ident(),
+        "thread_name": threading.current_thread().name,
+    }
+
+
+# --- the base of every record ------------------------------------------------------
+
+
+class Record(AttributeMapping):
+    """Base of the canonical records: dict-style reading, envelope and JSON form."""
+
+    # Not an attrs field on purpose: the fields are exactly the documented ones.
+    # The envelope a record keeps for life. Being outside the attrs fields, it
+    # takes no part in ==, and attrs.evolve() (which calls the class) makes a new
+    # record: new id, no context.
+    __slots__ = ("_meta",)
+
+    RECORD_TYPE: ClassVar[str]
+    if TYPE_CHECKING:
+        # Every concrete record type is an attrs class. (Not a real annotation:
+        # cattrs resolves the annotations, and attrs.Attribute is no generic.)
+        __attrs_attrs__: ClassVar[tuple[attrs.Attribute[Any], ...]]
+    # The attrs field names in order, set by ``register`` (read on every to_dict).
+    _FIELDS: ClassVar[tuple[str, ...]]
+    _meta: Envelope
+
+    def _init_meta(self, error_info: ExceptionInfo | None = None) -> None:
+        object.__setattr__(
+            self, "_meta", Envelope(new_record_id(), current_producer(), error_info, None)
+        )
+
+    # Mapping protocol (AttributeMapping): the documented keys, read as attributes.
+    def _keys(self) -> tuple[str, ...]:
+        return self._FIELDS
+
+    @property
+    def record_id(self) -> str:
+        """The id this record keeps through serialisation, unique across processes."""
+        return self._meta.record_id
+
+    @property
+    def producer(self) -> dict[str, Any]:
+        """Who made the record: package version, pid, thread id and thread name."""
+        return dict(self._meta.producer)
+
+    @property
+    def schema_version(self) -> str:
+        """The schema the record is written in."""
+        return SCHEMA_VERSION
+
+    @property
+    def context(self) -> RecordContext | None:
+        """The test, run and worktree the record was made in; ``None`` outside a recorded test.
+
+        .. versionadded:: 1.2 (schema 1.1; records of schema 1.0 load with ``None``)
+        """
+        return self._meta.context
+
+    def with_context(self, context: RecordContext) -> Self:
+        """Return a copy carrying ``context``: same fields, record id, producer and error info.
+
+        The record itself is not changed. (``attrs.evolve`` instead makes a new
+        record, with a new id and no context.)
+
+        .. versionadded:: 1.2
+        """
+        if not isinstance(context, RecordContext):
+            raise TypeError(f"context must be a RecordContext, got {context!r}")
+        # Copy the slots as they are rather than calling the class: that would
+        # run the validators again, give a new id and re-describe the exception.
+        copy = object.__new__(type(self))
+        for name in self._FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "_meta", self._meta._replace(context=context))
+        return copy
+
+    def _fields_to_json(self) -> dict[str, JsonValue]:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        """Return the JSON-safe documented shape plus the envelope."""
+        envelope: dict[str, JsonValue] = {
+            "record_type": self.RECORD_TYPE,
+            "schema_version": SCHEMA_VERSION,
+            "record_id": self.record_id,
+            "producer": to_json_safe(self._meta.producer),
+        }
+        context = self._meta.context
+        if context is not None:  # schema 1.1: only records made in a recorded test have one
+            envelope["context"] = context.to_dict()
+        envelope.update(self._fields_to_json())
+        return envelope
+
+    def to_json(self) -> str:
+        """Return the record as one line of JSON."""
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | str | bytes) -> Self:
+        """Rebuild a record of this type from ``to_dict()`` output or its JSON text."""
+        return cast(Self, load(data, cls))  # load() checked that it is a cls
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickling (worker queues, xdist) carries the travelling form, the same
+        # as JSON: the live exception stays in its own process.
+        return type(self).from_dict, (self.to_dict(),)
+
+
+def register(cls: type[R]) -> type[R]:
+    """Class decorator: make ``cls`` a record type that ``load`` reads by its RECORD_TYPE."""
+    cls._FIELDS = tuple(field.name for field in attrs.fields(cls))
+    RECORD_TYPES[cls.RECORD_TYPE] = cls
+    return cls
+
+
+def load(data: Mapping[str, Any] | str | bytes, expected: type[Record] | None) -> Record:
+    """Rebuild the record ``data`` holds (of type ``expected``, if given); FormatError if bad."""
+    # The reader is imported on first use: it needs cattrs, the costliest import
+    # in the package, which writing records never does.
+    from ._parse import parse_record
+
+    record, envelope = parse_record(data, expected, RECORD_TYPES)
+    object.__setattr__(record, "_meta", envelope)
+    return record

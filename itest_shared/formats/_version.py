@@ -1,0 +1,31 @@
+"""Which schema this release writes and reads, and which package version writes it.
+
+A leaf module: the reader (``_parse``) and the record base (``_envelope``) both
+import these facts, and neither imports the other at module level.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Final
+
+#: The schema every record is written in. MAJOR.MINOR; see CONTRIBUTING.md.
+SCHEMA_VERSION: Final = "1.1"
+#: Schema majors this release reads (every minor of each).
+SUPPORTED_MAJORS: Final = (1,)
+
+SCHEMA_VERSION_RE: Final = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
+
+
+@functools.lru_cache(maxsize=1)
+def package_version() -> str:
+    """Return the installed itest-shared version (``"0+unknown"`` if not installed)."""
+    # importlib.metadata is slow to import; records pay for it once, on first use,
+    # so that ``import itest_shared`` stays cheap.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("itest-shared")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,192 @@
+"""The report's counters: what one worktree's records add up to, and the facts they use.
+
+A leaf of ``report``: the aggregator fills these, the document reads them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from .._jsonsafe import json_kind
+from ..formats import RESOURCE_STATES
+
+K = TypeVar("K", bound=Hashable)
+
+
+def ranked(counter: Mapping[K, int], name: Callable[[K], Any] = str) -> list[tuple[K, int]]:
+    """Items by count, highest first, then by name: the same input always reads the same."""
+    return sorted(counter.items(), key=lambda item: (-item[1], name(item[0])))
+
+
+#: The worktree of records that carry no context (schema 1.0) or no worktree in it.
+NO_WORKTREE: Final = "(no worktree)"
+#: Schema majors whose record shapes this module knows; others are counted, not analysed.
+ANALYSED_MAJORS: Final = (1,)
+MAX_PROBLEMS_SHOWN: Final = 20
+TOP_ERROR_TYPES: Final = 5
+
+
+class ReportError(ValueError):
+    """The report cannot be made as asked: an unknown run, or no worktree matches."""
+
+
+class Malformed(Exception):
+    """A needed field has the wrong type; the message names it."""
+
+
+def need_str(record: Mapping[str, Any], name: str) -> str:
+    value = record.get(name)
+    if type(value) is not str:
+        raise Malformed(f"{name}: expected a string, got {json_kind(value)}")
+    return value
+
+
+def need_number(record: Mapping[str, Any], name: str) -> float:
+    value = record.get(name)
+    # json.loads accepts NaN and Infinity; a merged statistic must not.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise Malformed(f"{name}: expected a finite number, got {json_kind(value)}")
+    return float(value)
+
+
+@attrs.define
+class TimingTotals:
+    """timing_stats of one operation merged: sums, extremes and the worst percentiles."""
+
+    records: int = 0
+    count: int = 0
+    total: float = 0.0
+    min: float = math.inf
+    max: float = -math.inf
+    worst_p95: float = -math.inf
+    worst_p99: float = -math.inf
+
+    def merge(self, other: TimingTotals) -> None:
+        """Fold ``other`` into these totals."""
+        self.records += other.records
+        self.count += other.count
+        self.total += other.total
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        self.worst_p95 = max(self.worst_p95, other.worst_p95)
+        self.worst_p99 = max(self.worst_p99, other.worst_p99)
+
+    def to_json(self, operation: str) -> dict[str, Any]:
+        """Return the document form (see the module docstring)."""
+        return {
+            "operation": operation,
+            "records": self.records,
+            "count": self.count,
+            "total": self.total,
+            "mean": self.total / self.count,
+            "min": self.min,
+            "max": self.max,
+            "worst_p95": self.worst_p95,
+            "worst_p99": self.worst_p99,
+        }
+
+
+def _timing_of(record: Mapping[str, Any]) -> tuple[str, TimingTotals]:
+    operation = need_str(record, "operation")
+    count = record.get("count")
+    if type(count) is not int or count < 1:
+        raise Malformed(f"count: expected an integer >= 1, got {json_kind(count)}")
+    number = need_number
+    return operation, TimingTotals(
+        1,
+        count,
+        number(record, "total"),
+        number(record, "min"),
+        number(record, "max"),
+        number(record, "p95"),
+        number(record, "p99"),
+    )
+
+
+@attrs.define(eq=False)
+class WorktreeStats:
+    """Everything the report counts for one worktree; bounded by distinct keys."""
+
+    path: str | None
+    branches: Counter[str] = attrs.Factory(Counter)
+    records: int = 0
+    by_type: Counter[str] = attrs.Factory(Counter)
+    malformed: int = 0
+    unknown_major: int = 0
+    unknown_type: int = 0
+    runs: set[str] = attrs.Factory(set)
+    tests: set[str] = attrs.Factory(set)
+    boundaries: Counter[tuple[str, str]] = attrs.Factory(Counter)
+    error_types: Counter[str] = attrs.Factory(Counter)
+    leaked: Counter[tuple[str, str]] = attrs.Factory(Counter)
+    config_paths: Counter[str] = attrs.Factory(Counter)
+    package_versions: Counter[str] = attrs.Factory(Counter)
+    schema_versions: Counter[str] = attrs.Factory(Counter)
+    majors: Counter[int] = attrs.Factory(Counter)
+    timings: dict[str, TimingTotals] = attrs.Factory(dict)
+
+    @property
+    def branch(self) -> str | None:
+        """The branch most of this worktree's records were written on (it can change)."""
+        return self.branches.most_common(1)[0][0] if self.branches else None
+
+    def analyse(self, record_type: str, record: Mapping[str, Any]) -> None:
+        """Count one record of a known type and major; raise Malformed before changing anything."""
+        if record_type == "error_context":
+            source = need_str(record, "source_module")
+            target = need_str(record, "target_module")
+            error_type = need_str(record, "error_type")
+            self.boundaries[source, target] += 1
+            self.error_types[error_type] += 1
+        elif record_type == "resource":
+            owner = need_str(record, "owner_module")
+            kind = need_str(record, "resource_type")
+            state = record.get("state")
+            if state not in RESOURCE_STATES or type(state) is not str:
+                raise Malformed(
+                    f"state: expected one of {', '.join(RESOURCE_STATES)}, got {state!r}"
+                )
+            if state == "leaked":
+                self.leaked[owner, kind] += 1
+        elif record_type == "config_change":
+            self.config_paths[need_str(record, "config_path")] += 1
+        else:  # timing_stats
+            operation, totals = _timing_of(record)
+            known = self.timings.get(operation)
+            if known is None:
+                self.timings[operation] = totals
+            else:
+                known.merge(totals)
+
+
+ANALYSED_TYPES: Final = frozenset({"error_context", "config_change", "resource", "timing_stats"})
+
+
+def split_context(record: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """Return ``(worktree path, branch, test)`` of a record's context; raise Malformed."""
+    context = record.get("context")
+    if context is None:  # schema 1.0 records have no context
+        return None, None, None
+    if type(context) is not dict:
+        raise Malformed(f"context: expected an object or null, got {json_kind(context)}")
+    test = context.get("test")
+    if test is not None and type(test) is not str:
+        raise Malformed(f"context.test: expected a string or null, got {json_kind(test)}")
+    worktree = context.get("worktree")
+    if worktree is None:
+        return None, None, test
+    if type(worktree) is not dict:
+        raise Malformed(f"context.worktree: expected an object or null, got {json_kind(worktree)}")
+    path, branch = worktree.get("path"), worktree.get("branch")
+    if type(path) is not str:
+        raise Malformed(f"context.worktree.path: expected a string, got {json_kind(path)}")
+    if branch is not None and type(branch) is not str:
+        raise Malformed(
+            f"context.worktree.branch: expected a string or null, got {json_kind(branch)}"
+        )
+    return path, branch, test
