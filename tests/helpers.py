@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
 import threading
 from collections.abc import Callable
+
+# A worktree that loads the plugin: its conftest.py and ini (pytester runs).
+CONFTEST = 'pytest_plugins = ["itest_shared.fixtures"]\n'
+INI = """
+[pytest]
+asyncio_default_fixture_loop_scope = function
+filterwarnings =
+    error
+    # in-process runs: this process imported the plugin before the inner pytest
+    ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning
+"""
 
 # The copied prototype's hard-coded config-key -> modules map (in its order) and
 # its fallback list (COMPAT.md section 4), which a project now states once.
@@ -45,3 +59,19 @@ def run_together(target: Callable[[int], object], count: int = 16, name: str = "
     assert not hung, f"threads still running after 60 s: {hung}"
     if failures:
         raise failures[0]
+
+
+def git(cwd: pathlib.Path, *args: str) -> str:
+    """Run git quietly in ``cwd`` with a fixed identity; return its output."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

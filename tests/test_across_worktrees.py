@@ -14,9 +14,7 @@ import pytest
 
 from itest_shared.formats import load_record
 from itest_shared.store import RecordStore
-
-from .test_fixtures import CONFTEST, INI
-from .test_recording import git
+from tests.helpers import CONFTEST, INI, git
 
 HANG = 240.0  # only stops a hang; never a speed claim
 

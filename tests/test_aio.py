@@ -20,8 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from itest_shared.aio import AsyncTestRunner, UnretrievedTaskError
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 
 async def value(result: Any, delay: float = 0.0) -> Any:

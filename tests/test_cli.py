@@ -13,13 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from itest_shared.formats import package_version
 from itest_shared.cli import main
-from itest_shared.formats import ConfigChangeEvent, ResourceRecord
+from itest_shared.formats import ConfigChangeEvent, ResourceRecord, package_version
 from itest_shared.store import TORN_LAST_LINE, RecordStore
-
-from .test_recording import git
-from .test_report import FEATURE, build_store, config
+from tests.helpers import git
+from tests.stores import FEATURE, build_store, config
 
 HANG = 60.0  # only stops a hang; never a speed claim
 

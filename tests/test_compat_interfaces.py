@@ -29,8 +29,7 @@ from itest_shared import (
     UnknownResourceError,
 )
 from itest_shared.config import MODULE_MAP_ENV, ModuleMap
-
-from .helpers import PROTOTYPE_FALLBACK, PROTOTYPE_MAP, run_together
+from tests.helpers import PROTOTYPE_FALLBACK, PROTOTYPE_MAP, run_together
 
 
 @pytest.fixture

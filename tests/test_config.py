@@ -6,8 +6,7 @@ import pytest
 
 from itest_shared import ConfigChangeEvent, ConfigChangeObserver, ConfigChangeTracker, ModuleMap
 from itest_shared.config import MODULE_MAP_ENV, parse_module_lines, project_module_map
-
-from .helpers import PROTOTYPE_FALLBACK, PROTOTYPE_MAP, run_together
+from tests.helpers import PROTOTYPE_FALLBACK, PROTOTYPE_MAP, run_together
 
 MODULE_MAP = {
     "parser_timeout": ["chunker.parser", "chunker.parallel"],

@@ -20,7 +20,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from itest_shared.coordination._lock import safe_name
 from itest_shared.coordination import (
     WorktreeInfo,
     WorktreeLockTimeout,
@@ -31,6 +30,7 @@ from itest_shared.coordination import (
     shared_once,
     worktree_lock,
 )
+from itest_shared.coordination._lock import safe_name
 from tests.helpers import run_together
 from tests.strategies import Opaque, json_values
 

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from itest_shared import ErrorContext, ErrorPropagationMixin
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 THIS_FILE = __file__
 

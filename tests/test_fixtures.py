@@ -8,16 +8,8 @@ import textwrap
 import pytest
 
 from itest_shared.fixtures import MARKERS, parse_grace_period, parse_start_method
+from tests.helpers import CONFTEST, INI
 
-CONFTEST = 'pytest_plugins = ["itest_shared.fixtures"]\n'
-INI = """
-[pytest]
-asyncio_default_fixture_loop_scope = function
-filterwarnings =
-    error
-    # in-process runs: this process imported the plugin before the inner pytest
-    ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning
-"""
 START_METHODS = ["fork", "spawn", "forkserver"]
 
 

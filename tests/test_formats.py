@@ -18,20 +18,24 @@ from hypothesis import strategies as st
 
 import itest_shared
 from itest_shared import (
-    ConfigChangeEvent,
     ErrorContext,
     ExceptionInfo,
     FormatError,
-    Record,
-    ResourceRecord,
     SchemaVersionError,
-    TimingStatsRecord,
     load_record,
 )
 from itest_shared._jsonsafe import to_json_safe
-
-from .helpers import run_together
-from .strategies import (
+from tests.helpers import run_together
+from tests.records import (
+    DOCUMENTED_FIELDS,
+    ENVELOPE,
+    GOLDEN,
+    chained_error,
+    make_error_context,
+    make_event,
+    make_resource,
+)
+from tests.strategies import (
     BrokenRepr,
     Opaque,
     any_values,
@@ -39,94 +43,6 @@ from .strategies import (
     json_values,
     records_with_context,
 )
-
-GOLDEN = pathlib.Path(__file__).parent.parent / "fixtures"
-
-DOCUMENTED_FIELDS: dict[type[Record], list[str]] = {
-    ErrorContext: [
-        "source_module",
-        "target_module",
-        "operation",
-        "original_error",
-        "error_type",
-        "error_message",
-        "timestamp",
-        "context_data",
-    ],
-    ConfigChangeEvent: ["config_path", "old_value", "new_value", "affected_modules", "timestamp"],
-    ResourceRecord: [
-        "resource_id",
-        "resource_type",
-        "owner_module",
-        "created_at",
-        "state",
-        "metadata",
-        "released_at",
-    ],
-    TimingStatsRecord: [
-        "operation",
-        "count",
-        "total",
-        "average",
-        "min",
-        "max",
-        "median",
-        "p95",
-        "p99",
-        "stdev",
-        "timestamp",
-    ],
-}
-ENVELOPE = {"record_type", "schema_version", "record_id", "producer"}
-
-
-def make_error_context(error: BaseException | None = None, **changes: Any) -> ErrorContext:
-    fields: dict[str, Any] = {
-        "source_module": "chunker.parser",
-        "target_module": "cli.main",
-        "operation": "Parse",
-        "original_error": error,
-        "error_type": type(error).__name__ if error else "ValueError",
-        "error_message": str(error) if error else "boom",
-        "timestamp": 1795000000.5,
-        "context_data": {"traceback": ["Traceback...\n"], "call_stack": ["a.py:1 in f"]},
-    }
-    fields.update(changes)
-    return ErrorContext(**fields)
-
-
-def make_resource(**changes: Any) -> ResourceRecord:
-    fields: dict[str, Any] = {
-        "resource_id": "worker_1",
-        "resource_type": "process",
-        "owner_module": "chunker.parallel",
-        "created_at": 1795000000.0,
-    }
-    fields.update(changes)
-    return ResourceRecord(**fields)
-
-
-def make_event(**changes: Any) -> ConfigChangeEvent:
-    fields: dict[str, Any] = {
-        "config_path": "parser_timeout",
-        "old_value": 5,
-        "new_value": 10,
-        "affected_modules": ["chunker.parser"],
-        "timestamp": 1795000000.0,
-    }
-    fields.update(changes)
-    return ConfigChangeEvent(**fields)
-
-
-def chained_error() -> ValueError:
-    try:
-        try:
-            raise KeyError("lang")
-        except KeyError as exc:
-            raise ValueError("Parser timeout") from exc
-    except ValueError as exc:
-        return exc
-
 
 # --- shape and dict-style reading ---------------------------------------------
 

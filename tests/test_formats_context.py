@@ -27,39 +27,19 @@ from itest_shared import (
     formats,
     load_record,
 )
-
-from .strategies import record_contexts, records
-from .test_formats import (
+from tests.records import (
+    CONTEXT,
     DOCUMENTED_FIELDS,
+    DOCUMENTED_FIELDS_BY_TYPE,
     GOLDEN,
+    WORKTREE,
     chained_error,
     make_error_context,
     make_event,
     make_resource,
+    make_stats,
 )
-
-WORKTREE = WorktreeInfo(pathlib.Path("/src/proj-wt2"), "phase-8", "a" * 40)
-CONTEXT = RecordContext(test="tests/test_x.py::test_y[1]", run_id="run-1", worktree=WORKTREE)
-DOCUMENTED_FIELDS_BY_TYPE = {cls.RECORD_TYPE: cls for cls in DOCUMENTED_FIELDS}
-
-
-def make_stats(**changes: Any) -> TimingStatsRecord:
-    fields: dict[str, Any] = {
-        "operation": "parse",
-        "count": 3,
-        "total": 0.6,
-        "average": 0.2,
-        "min": 0.1,
-        "max": 0.3,
-        "median": 0.2,
-        "p95": 0.29,
-        "p99": 0.298,
-        "stdev": 0.1,
-        "timestamp": 1795000000.0,
-    }
-    fields.update(changes)
-    return TimingStatsRecord(**fields)
-
+from tests.strategies import record_contexts, records
 
 # --- RecordContext and WorktreeInfo ------------------------------------------------
 

@@ -26,8 +26,7 @@ from itest_shared.leaks import (
     ProcessInfo,
     ThreadInfo,
 )
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 # Long enough for anything finishing to finish on a loaded 2-core machine; a
 # clean audit returns as soon as it is clean, so this costs only on failure.

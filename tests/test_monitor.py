@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from itest_shared import ResourceRecord, ResourceStateError, ResourceTracker
 from itest_shared.monitor import ResourceMonitor
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 
 @pytest.fixture

@@ -33,8 +33,7 @@ from itest_shared.parallel import (
     WorkerError,
     WorkerProcess,
 )
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 METHODS = ("fork", "spawn", "forkserver")
 # Bounds that only stop a hang (a spawn child takes ~0.5 s here); never speed claims.

@@ -18,8 +18,7 @@ from itest_shared.parsers import (
     SyntaxTree,
 )
 from itest_shared.samples import SUPPORTED_LANGUAGES, language_of, sample_code_files
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 
 @pytest.fixture

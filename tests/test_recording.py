@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import subprocess
 import textwrap
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from itest_shared.fixtures._recording import check_record_option
 from itest_shared.coordination import clear_git_cache
+from itest_shared.fixtures._recording import check_record_option
 from itest_shared.formats import (
     ConfigChangeEvent,
     ErrorContext,
@@ -24,8 +23,7 @@ from itest_shared.formats import (
 )
 from itest_shared.recording import Recorder, new_run_id
 from itest_shared.store import RecordStore, check_run_id
-
-from .test_fixtures import CONFTEST, INI
+from tests.helpers import CONFTEST, INI, git
 
 # One test that makes a record of every kind: an error crossing modules, a config
 # change, a released and a leaked resource (the leak fails it), two timed operations.
@@ -391,22 +389,6 @@ def test_the_worktree_lock_fixture_holds_until_teardown(suite: pytest.Pytester) 
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def git(cwd: pathlib.Path, *args: str) -> str:
-    """Run git quietly in ``cwd`` with a fixed identity; return its output."""
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_shared_once_computes_once_across_xdist_workers(suite: pytest.Pytester) -> None:

@@ -16,8 +16,7 @@ from itest_shared import (
     TrackedResource,
     UnknownResourceError,
 )
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 
 @pytest.fixture

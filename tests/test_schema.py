@@ -16,10 +16,16 @@ from itest_shared import SCHEMA_VERSION, FormatError, load_record
 from itest_shared import schema as schema_module
 from itest_shared.formats import RECORD_TYPES
 from itest_shared.schema import json_schema, json_schemas
-
-from .strategies import json_values, records_with_context
-from .test_formats import GOLDEN, chained_error, make_error_context, make_event, make_resource
-from .test_formats_context import CONTEXT, make_stats
+from tests.records import (
+    CONTEXT,
+    GOLDEN,
+    chained_error,
+    make_error_context,
+    make_event,
+    make_resource,
+    make_stats,
+)
+from tests.strategies import json_values, records_with_context
 
 VALIDATORS = {name: Draft202012Validator(schema) for name, schema in json_schemas().items()}
 

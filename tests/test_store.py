@@ -31,8 +31,7 @@ from itest_shared.store import (
     RecordWriter,
     validate_file,
 )
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 HANG = 60.0  # only stops a hang; never a speed claim
 

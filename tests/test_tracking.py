@@ -21,8 +21,7 @@ from itest_shared.tracking import (
     ErrorTrackingContext,
     HandlerRecursionError,
 )
-
-from .helpers import run_together
+from tests.helpers import run_together
 
 # -- helpers --------------------------------------------------------------------------
 

@@ -1,0 +1,126 @@
+"""Records built for the tests: one of each type with known fields, and the golden files."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+from itest_shared import (
+    ConfigChangeEvent,
+    ErrorContext,
+    Record,
+    RecordContext,
+    ResourceRecord,
+    TimingStatsRecord,
+    WorktreeInfo,
+)
+
+GOLDEN = pathlib.Path(__file__).parent.parent / "fixtures"  # golden records, per schema version
+
+DOCUMENTED_FIELDS: dict[type[Record], list[str]] = {
+    ErrorContext: [
+        "source_module",
+        "target_module",
+        "operation",
+        "original_error",
+        "error_type",
+        "error_message",
+        "timestamp",
+        "context_data",
+    ],
+    ConfigChangeEvent: ["config_path", "old_value", "new_value", "affected_modules", "timestamp"],
+    ResourceRecord: [
+        "resource_id",
+        "resource_type",
+        "owner_module",
+        "created_at",
+        "state",
+        "metadata",
+        "released_at",
+    ],
+    TimingStatsRecord: [
+        "operation",
+        "count",
+        "total",
+        "average",
+        "min",
+        "max",
+        "median",
+        "p95",
+        "p99",
+        "stdev",
+        "timestamp",
+    ],
+}
+ENVELOPE = {"record_type", "schema_version", "record_id", "producer"}
+
+
+def make_error_context(error: BaseException | None = None, **changes: Any) -> ErrorContext:
+    fields: dict[str, Any] = {
+        "source_module": "chunker.parser",
+        "target_module": "cli.main",
+        "operation": "Parse",
+        "original_error": error,
+        "error_type": type(error).__name__ if error else "ValueError",
+        "error_message": str(error) if error else "boom",
+        "timestamp": 1795000000.5,
+        "context_data": {"traceback": ["Traceback...\n"], "call_stack": ["a.py:1 in f"]},
+    }
+    fields.update(changes)
+    return ErrorContext(**fields)
+
+
+def make_resource(**changes: Any) -> ResourceRecord:
+    fields: dict[str, Any] = {
+        "resource_id": "worker_1",
+        "resource_type": "process",
+        "owner_module": "chunker.parallel",
+        "created_at": 1795000000.0,
+    }
+    fields.update(changes)
+    return ResourceRecord(**fields)
+
+
+def make_event(**changes: Any) -> ConfigChangeEvent:
+    fields: dict[str, Any] = {
+        "config_path": "parser_timeout",
+        "old_value": 5,
+        "new_value": 10,
+        "affected_modules": ["chunker.parser"],
+        "timestamp": 1795000000.0,
+    }
+    fields.update(changes)
+    return ConfigChangeEvent(**fields)
+
+
+def chained_error() -> ValueError:
+    try:
+        try:
+            raise KeyError("lang")
+        except KeyError as exc:
+            raise ValueError("Parser timeout") from exc
+    except ValueError as exc:
+        return exc
+
+
+WORKTREE = WorktreeInfo(pathlib.Path("/src/proj-wt2"), "phase-8", "a" * 40)
+CONTEXT = RecordContext(test="tests/test_x.py::test_y[1]", run_id="run-1", worktree=WORKTREE)
+DOCUMENTED_FIELDS_BY_TYPE = {cls.RECORD_TYPE: cls for cls in DOCUMENTED_FIELDS}
+
+
+def make_stats(**changes: Any) -> TimingStatsRecord:
+    fields: dict[str, Any] = {
+        "operation": "parse",
+        "count": 3,
+        "total": 0.6,
+        "average": 0.2,
+        "min": 0.1,
+        "max": 0.3,
+        "median": 0.2,
+        "p95": 0.29,
+        "p99": 0.298,
+        "stdev": 0.1,
+        "timestamp": 1795000000.0,
+    }
+    fields.update(changes)
+    return TimingStatsRecord(**fields)

@@ -1,0 +1,134 @@
+"""Record stores built from raw record dicts (the schema 1.1 shape), for the report and CLI.
+
+Raw dicts rather than record objects, so that these stores can hold what the
+record classes would refuse: unknown types, later majors, malformed fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from itest_shared.store import RecordStore
+
+MAIN = "/repos/proj"
+FEATURE = "/repos/proj-feature-b"
+
+
+def record(
+    record_type: str,
+    *,
+    worktree: str | None = MAIN,
+    branch: str | None = "main",
+    test: str | None = "tests/test_a.py::test_one",
+    version: str = "1.1",
+    package: str = "1.2.0",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A raw record dict: envelope, context (unless schema 1.0) and ``fields``."""
+    data: dict[str, Any] = {
+        "record_type": record_type,
+        "schema_version": version,
+        "record_id": f"id-{record_type}-{len(fields)}",
+        "producer": {"package_version": package, "pid": 1, "thread_id": 2, "thread_name": "M"},
+    }
+    if version != "1.0":
+        where = None if worktree is None else {"path": worktree, "branch": branch, "commit": None}
+        data["context"] = {"test": test, "run_id": "r", "worktree": where}
+    return data | fields
+
+
+def error(source: str, target: str, error_type: str, **kw: Any) -> dict[str, Any]:
+    """An error_context record."""
+    return record(
+        "error_context",
+        source_module=source,
+        target_module=target,
+        operation="parse",
+        original_error=None,
+        error_type=error_type,
+        error_message="boom",
+        timestamp=1.0,
+        context_data={"traceback": [], "call_stack": []},
+        **kw,
+    )
+
+
+def resource(owner: str, kind: str, state: str, **kw: Any) -> dict[str, Any]:
+    """A resource record."""
+    return record(
+        "resource",
+        resource_id=f"{owner}-{state}",
+        resource_type=kind,
+        owner_module=owner,
+        created_at=1.0,
+        state=state,
+        metadata={},
+        released_at=2.0 if state == "released" else None,
+        **kw,
+    )
+
+
+def config(path: str, **kw: Any) -> dict[str, Any]:
+    """A config_change record."""
+    return record(
+        "config_change",
+        config_path=path,
+        old_value=1,
+        new_value=2,
+        affected_modules=["chunker.parser"],
+        timestamp=1.0,
+        **kw,
+    )
+
+
+def timing(operation: str, count: int, total: float, low: float, high: float, p95: float,
+           p99: float, **kw: Any) -> dict[str, Any]:  # fmt: skip
+    """A timing_stats record."""
+    return record(
+        "timing_stats",
+        operation=operation,
+        count=count,
+        total=total,
+        average=total / count,
+        min=low,
+        max=high,
+        median=low,
+        p95=p95,
+        p99=p99,
+        stdev=0.0,
+        timestamp=1.0,
+        **kw,
+    )
+
+
+def build_store(directory: Path) -> Path:
+    """Two worktrees, two runs, every type, a leak, schema 2.0, a malformed record, a torn line."""
+    store = RecordStore(directory)
+    feature = {"worktree": FEATURE, "branch": "feature-b"}
+    with store.writer("run-1") as writer:
+        writer.write(error("chunker.parser", "cli.main", "ValueError"))
+        writer.write(error("chunker.parser", "cli.main", "ValueError"))
+        writer.write(error("chunker.parser", "cli.main", "TimeoutError", test="t::two"))
+        writer.write(resource("chunker.parallel", "process", "leaked"))
+        writer.write(resource("chunker.parallel", "process", "released"))
+        writer.write(resource("chunker.parallel", "lock", "active"))
+        writer.write(config("parser_timeout"))
+        writer.write(config("parser_timeout"))
+        writer.write(timing("parse", 10, 1.0, 0.05, 0.2, 0.18, 0.19))
+    with store.writer("run-2") as writer:
+        writer.write(error("cli.main", "chunker.parallel", "KeyError", **feature))
+        writer.write(timing("parse", 30, 6.0, 0.01, 0.5, 0.4, 0.45, **feature))
+        writer.write(timing("load", 4, 2.0, 0.25, 1.0, 0.9, 0.95, **feature))
+        writer.write(resource("cli.main", "file_handle", "leaked", **feature))
+        writer.write(resource("cli.main", "file_handle", "leaked", **feature))
+        writer.write(error("a", "b", "Future", version="2.0", **feature))
+        writer.write(record("coverage", lines=10, **feature))
+        bad = error("x", "y", "ValueError", **feature)
+        bad["source_module"] = 5
+        writer.write(bad)
+        writer.write(config("cache_dir", version="1.0"))
+        torn_file = writer.path
+    with open(torn_file, "ab") as stream:
+        stream.write(b'{"record_type": "resource", "schema_ver')
+    return torn_file
