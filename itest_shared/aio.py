@@ -8,16 +8,15 @@ async code runs them on the loop already running (pytest-asyncio's).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import math
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    # asyncio costs ~40 ms to import; the package is imported at pytest start-up.
-    import asyncio
+from . import _checks
 
 __all__ = ["AsyncTestRunner", "UnretrievedTaskError"]
 
@@ -55,8 +54,6 @@ def _close_all(coros: Iterable[object], *_: object) -> None:  # (*_: as a done c
 
 
 def _check_coroutines(coros: _Named) -> None:
-    import asyncio
-
     seen: dict[int, str] = {}
     for name, coro in coros:
         if not asyncio.iscoroutine(coro):
@@ -67,11 +64,9 @@ def _check_coroutines(coros: _Named) -> None:
 
 
 def _check_timeout(name: str, value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if math.isnan(value) or value <= 0:
-        raise ValueError(f"{name} must be > 0 seconds (math.inf for no limit), got {value!r}")
-    return None if math.isinf(value) else float(value)
+    """A time limit in seconds, > 0; math.inf (no limit) becomes None."""
+    limit = _checks.seconds(value, name, infinite=True, zero=False)
+    return None if math.isinf(limit) else limit
 
 
 def _name(coro: object) -> str:
@@ -167,8 +162,6 @@ class AsyncTestRunner:
                 self._tasks.get(task.get_loop(), {}).pop(task, None)
 
     def _private_loop(self) -> asyncio.AbstractEventLoop:
-        import asyncio
-
         if self._loop is None:
             loop = asyncio.new_event_loop()  # never set_event_loop(): the global one stays
             # On the private loop every task is ours to clean up, also those the
@@ -180,14 +173,11 @@ class AsyncTestRunner:
         return self._loop
 
     def _start(self, coro: _Coro[T], name: str | None) -> asyncio.Task[T]:
-        import asyncio
-
         loop = asyncio._get_running_loop() or self._private_loop()
         return self._track(loop.create_task(coro, name=name))
 
     def run(self, coro: _Coro[T], *, timeout: float | None = None) -> T:
         """Run ``coro`` to the end on the runner's own loop (sync code only); return its result."""
-        import asyncio
 
         def check() -> None:
             if timeout is not None:
@@ -240,7 +230,6 @@ class AsyncTestRunner:
         argument order is raised, with the other failures added as notes. The
         tasks are added to ``tasks``.
         """
-        import asyncio
 
         def check() -> None:
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
@@ -289,7 +278,6 @@ class AsyncTestRunner:
         As with ``asyncio.wait_for``, a coroutine that ignores the cancellation
         and returns (or raises) decides the outcome.
         """
-        import asyncio
 
         def check() -> None:
             _check_timeout("timeout", timeout)
@@ -311,8 +299,6 @@ class AsyncTestRunner:
 
     async def _shutdown_tasks(self, loop: asyncio.AbstractEventLoop, everything: bool) -> _Failures:
         """Cancel and await our pending tasks on ``loop`` (which runs this); return failures."""
-        import asyncio
-
         current = asyncio.current_task()
         timeout, stuck = self._cancel_timeout, set[asyncio.Task[Any]]()
         deadline = None if timeout is None else loop.time() + timeout
@@ -339,8 +325,6 @@ class AsyncTestRunner:
         return failures + _unretrieved(tracked_now)
 
     def _shutdown_loop(self, loop: asyncio.AbstractEventLoop, everything: bool) -> _Failures:
-        import asyncio
-
         if loop.is_closed():
             with self._lock:
                 tasks = self._tasks.pop(loop, {})
@@ -399,8 +383,6 @@ class AsyncTestRunner:
         self._close("cleanup")
 
     def _close(self, method: str) -> None:
-        import asyncio
-
         if asyncio._get_running_loop() is not None:
             # A sync call cannot await the running loop's tasks, so it could only
             # cancel them and leave failures unreported: refuse instead.
@@ -412,8 +394,6 @@ class AsyncTestRunner:
 
     async def aclose(self) -> None:
         """Like ``close()``, from async code: the running loop's tasks are awaited in place."""
-        import asyncio
-
         loop = asyncio.get_running_loop()
         if loop is self._loop:
             raise RuntimeError("aclose() cannot run inside run(); call close() after run() returns")
@@ -446,8 +426,6 @@ async def _gated(gate: asyncio.Semaphore, coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def _cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
-    import asyncio
-
     for task in tasks:
         task.cancel()
     if tasks:
@@ -455,8 +433,6 @@ async def _cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
 
 
 def _outcome(task: asyncio.Task[Any]) -> Any:
-    import asyncio
-
     if task.cancelled():
         return asyncio.CancelledError()
     error = task.exception()

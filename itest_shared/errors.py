@@ -8,6 +8,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
+from . import _checks
 from .formats import ErrorContext
 
 __all__ = ["ErrorPropagationMixin", "capture_error"]
@@ -32,11 +33,6 @@ def _call_stack(skip: int) -> list[str]:
     return stack
 
 
-def _check_module(name: str, value: object) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a module name (str), got {value!r}")
-
-
 def capture_error(
     source_module: str,
     target_module: str,
@@ -50,8 +46,8 @@ def capture_error(
     The call stack starts at the caller, leaving out ``skip`` more frames (a
     caller's own helpers).
     """
-    _check_module("source_module", source_module)
-    _check_module("target_module", target_module)
+    _checks.module_name(source_module, "source_module", empty=True)
+    _checks.module_name(target_module, "target_module", empty=True)
     if not isinstance(error, BaseException):
         raise TypeError(f"error must be an exception instance, got {error!r}")
     info_context = {

@@ -30,7 +30,6 @@ psutil is imported on first use; the audit cannot run without it.
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 import sys
@@ -41,6 +40,8 @@ from types import TracebackType
 from typing import Any
 
 import attrs
+
+from . import _checks
 
 __all__ = ["FdInfo", "LeakAudit", "LeakReport", "LeakSnapshot", "ProcessInfo", "ThreadInfo"]
 
@@ -149,14 +150,6 @@ class LeakReport:
             raise AssertionError(self.describe())
 
 
-def _check_grace(grace: object) -> float:
-    if isinstance(grace, bool) or not isinstance(grace, (int, float)):
-        raise TypeError(f"grace must be a number of seconds, got {grace!r}")
-    if not (math.isfinite(grace) and grace >= 0):
-        raise ValueError(f"grace must be a finite number of seconds >= 0, got {grace!r}")
-    return float(grace)
-
-
 @attrs.frozen
 class LeakSnapshot:
     """The threads, child processes and file descriptors of this process at one moment."""
@@ -214,7 +207,7 @@ class LeakSnapshot:
         nothing is left behind or the time is up. Nothing is joined or waited
         for: the audit never changes what it looks at.
         """
-        deadline = time.monotonic() + _check_grace(grace)
+        deadline = time.monotonic() + _checks.seconds(grace, "grace")
         pause = _FIRST_PAUSE
         while True:
             report = self.diff(LeakSnapshot.take())
@@ -229,7 +222,7 @@ class LeakAudit:
     """Audit a block: ``with LeakAudit() as audit: ...``, then read ``audit.report``."""
 
     def __init__(self, grace: float = 1.0) -> None:
-        self.grace = _check_grace(grace)
+        self.grace = _checks.seconds(grace, "grace")
         self.before: LeakSnapshot | None = None
         self._report: LeakReport | None = None
 

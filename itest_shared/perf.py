@@ -11,6 +11,7 @@ each other. Durations are in seconds.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import sys
 import threading
@@ -20,6 +21,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
+from . import _checks
 from ._mapping import AttributeMapping
 
 __all__ = [
@@ -50,14 +52,6 @@ def _check_operation(operation: object) -> str:
     if not operation:
         raise ValueError("operation must be a non-empty str")
     return operation
-
-
-def _check_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def _current_owner() -> _Owner:
@@ -183,7 +177,7 @@ class TimingStats(AttributeMapping):
     def from_samples(cls, operation: str, samples: Iterable[float]) -> TimingStats:
         """Compute the statistics of ``samples`` (at least one duration >= 0)."""
         _check_operation(operation)
-        ordered = sorted(_check_seconds(f"samples[{i}]", v) for i, v in enumerate(samples))
+        ordered = sorted(_checks.seconds(v, f"samples[{i}]") for i, v in enumerate(samples))
         if not ordered:
             raise ValueError(f"samples for {operation!r} must hold at least one duration")
         count, total = len(ordered), math.fsum(ordered)
@@ -240,8 +234,6 @@ class Measure:
 
     def __call__(self, func: F) -> F:
         """Wrap ``func`` so that each call is timed; an async one until it is awaited to the end."""
-        import inspect
-
         if not callable(func):
             raise TypeError(f"measure() decorates a function, got {func!r}")
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
@@ -362,7 +354,7 @@ class PerformanceMonitor:
 
     def record(self, operation: str, duration: float) -> None:
         """Add a duration measured elsewhere (e.g. in a worker process) to ``operation``."""
-        seconds = _check_seconds("duration", duration)
+        seconds = _checks.seconds(duration, "duration")
         with self._lock:
             self._samples.setdefault(_check_operation(operation), []).append(seconds)
 
@@ -432,7 +424,7 @@ class PerformanceMonitor:
     ) -> TimingStats:
         """Assert each given statistic of ``operation`` is <= its limit; list every violation."""
         given = dict(zip(_THRESHOLDS, (max, average, median, p95, p99, stdev, total), strict=True))
-        limits = {name: _check_seconds(name, v) for name, v in given.items() if v is not None}
+        limits = {name: _checks.seconds(v, name) for name, v in given.items() if v is not None}
         if not limits:
             raise TypeError(f"assert_within() needs at least one of: {', '.join(_THRESHOLDS)}")
         stats = TimingStats.from_samples(operation, self.get_samples(operation))

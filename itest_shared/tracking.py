@@ -27,6 +27,7 @@ import types
 from collections.abc import Callable
 from typing import Any, Literal
 
+from . import _checks
 from .errors import ErrorPropagationMixin, capture_error
 from .formats import ErrorContext
 
@@ -141,18 +142,6 @@ def _safe_repr(value: object) -> str:
     except Exception:
         # A broken __repr__ must not hide the error we are trying to record.
         return f"<unrepresentable {type(value).__name__} object>"
-
-
-def _check_module_name(argument: str, value: object, *, dotted: bool = False) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a module name (str), got {value!r}")
-    # Handlers match by dotted prefix, so a handler's module needs whole segments.
-    if not value or (dotted and "" in value.split(".")):
-        raise ValueError(
-            f"{argument} must be a non-empty{' dotted' if dotted else ''} module name"
-            f" such as 'chunker.parser', got {value!r}"
-        )
-    return value
 
 
 def _handler_name(handler: object) -> str:
@@ -273,8 +262,8 @@ class ErrorTrackingContext(ErrorPropagationMixin):
         handlers 32 deep in one thread, it records the error and then raises
         HandlerRecursionError instead of calling handlers again.
         """
-        _check_module_name("source", source)
-        _check_module_name("target", target)
+        _checks.module_name(source, "source")
+        _checks.module_name(target, "target")
         if not isinstance(error, BaseException):
             raise TypeError(f"error must be an exception instance, got {error!r}")
         if operation is not None and not isinstance(operation, str):
@@ -291,7 +280,7 @@ class ErrorTrackingContext(ErrorPropagationMixin):
         """
         if not isinstance(error, BaseException):
             raise TypeError(f"error must be an exception instance, got {error!r}")
-        _check_module_name("source", source)
+        _checks.module_name(source, "source")
         return self._capture(source, UNCAUGHT_TARGET, error, _raised_in(error) or "uncaught")
 
     def _capture(
@@ -322,7 +311,7 @@ class ErrorTrackingContext(ErrorPropagationMixin):
 
     def register_handler(self, module: str, handler: ErrorHandler) -> ErrorHandler:
         """Call ``handler(context)`` for errors aimed at ``module`` or below it; returns handler."""
-        _check_module_name("module", module, dotted=True)
+        _checks.module_name(module, "module", dotted=True)
         if not callable(handler):
             raise TypeError(f"handler must be callable (context) -> object, got {handler!r}")
         with self._lock:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 # WorktreeInfo is part of a record's context; it lives with the records and is
 # re-exported here (and by coordination) where current_worktree() returns it.
+from .. import _checks
 from ..formats import WorktreeInfo as WorktreeInfo
 
 #: Folder, inside git's common directory, that every worktree of a repository shares.
@@ -30,11 +31,7 @@ _worktrees: dict[Path, WorktreeInfo] = {}
 def _resolve_start(start: Path | str | os.PathLike[str] | None) -> Path:
     if start is None:
         return Path.cwd()
-    if isinstance(start, bool) or not isinstance(start, str | os.PathLike):
-        raise TypeError(
-            f"start must be a path (str or os.PathLike) or None, not {type(start).__name__}"
-        )
-    path = Path(start)
+    path = _checks.path(start, "start")
     if not path.is_dir():
         raise ValueError(f"start must be an existing directory, got {str(path)!r}")
     return path.absolute()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 import attrs
 
+from .. import _checks
 from .._jsonsafe import JsonValue, to_json_safe
 from ._envelope import RECORD_TYPES as RECORD_TYPES
 from ._envelope import Record, load, register
@@ -237,10 +238,7 @@ def _check_count(_: object, attribute: attrs.Attribute[Any], value: object) -> N
 
 
 def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{attribute.name} must be a number of seconds, got {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+    _checks.seconds(value, attribute.name)
 
 
 @register

@@ -23,12 +23,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
+from .. import _checks
 from ._api import SharedEvent, SharedLock, SharedQueue, WorkerError, WorkerProcess
-from ._checks import (
+from ._arguments import (
     check_call,
     check_callback,
     check_name,
-    check_seconds,
     check_start_method,
     check_workspace,
 )
@@ -90,8 +90,8 @@ class ParallelTestEnvironment:
         # Check everything before creating anything: bad input leaves nothing behind.
         given = check_workspace(workspace)
         available = list(multiprocess.get_all_start_methods())
-        self._grace_period = check_seconds(grace_period, "grace_period")
-        self._join_timeout = check_seconds(join_timeout, "join_timeout")
+        self._grace_period = _checks.seconds(grace_period, "grace_period")
+        self._join_timeout = _checks.seconds(join_timeout, "join_timeout")
         check_callback(on_worker_error)
         method = check_start_method(start_method, available)
         self._context: Any = multiprocess.get_context(method)
@@ -291,7 +291,11 @@ class ParallelTestEnvironment:
         ``math.inf`` waits as long as it takes) bounds the wait; a worker still
         running then is reported as a failure too, once. Unstarted workers are skipped.
         """
-        limit = self._join_timeout if timeout is None else check_seconds(timeout, "timeout", True)
+        limit = (
+            self._join_timeout
+            if timeout is None
+            else _checks.seconds(timeout, "timeout", infinite=True)
+        )
         with self._lock:
             self._check_open()
             processes, threads = list(self._processes), list(self._threads)

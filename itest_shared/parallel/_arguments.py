@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import _checks
+
 
 def check_workspace(workspace: object) -> Path | None:
     """``workspace`` as a Path (None stays None); it may be missing but not a file."""
-    if workspace is None:
-        return None
-    if not isinstance(workspace, (str, os.PathLike)):
-        raise TypeError(f"workspace must be a path or None, got {type(workspace).__name__}")
-    path = os.fspath(workspace)
-    if not isinstance(path, str):
-        raise TypeError(f"workspace must be a str path, got {type(path).__name__}")
     # A Path is kept as it is: the prototype's env.workspace *is* temp_workspace.
-    resolved = workspace if isinstance(workspace, Path) else Path(path)
-    if resolved.exists() and not resolved.is_dir():
-        raise ValueError(f"workspace {path!r} exists and is not a directory")
+    resolved = _checks.optional_path(workspace, "workspace")
+    if resolved is not None and resolved.exists() and not resolved.is_dir():
+        raise ValueError(f"workspace {str(resolved)!r} exists and is not a directory")
     return resolved
 
 
@@ -50,16 +43,6 @@ def check_start_method(method: object, available: list[str]) -> str:
             f"{choices} (or None for the default)"
         )
     return method
-
-
-def check_seconds(value: object, field: str, allow_inf: bool = False) -> float:
-    """``value`` as a float number of seconds >= 0 (finite unless ``allow_inf``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{field} must be a number of seconds, got {type(value).__name__}")
-    if math.isnan(value) or value < 0 or (math.isinf(value) and not allow_inf):
-        limit = "a number >= 0 (math.inf waits for ever)" if allow_inf else "a finite number >= 0"
-        raise ValueError(f"{field} must be {limit}, got {value!r}")
-    return float(value)
 
 
 def check_name(name: object) -> str:

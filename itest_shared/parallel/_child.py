@@ -12,6 +12,9 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+# Deferred imports: the two functions below run in the child as copies with
+# bare globals (CHILD_ENTRY), so they import what they need in their bodies.
+
 
 def _run_in_child(
     parent: object,

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from ._api import SharedEvent, SharedLock, SharedQueue
-from ._checks import check_maxsize, check_name
+from ._arguments import check_maxsize, check_name
 
 
 @attrs.define(eq=False)

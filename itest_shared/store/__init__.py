@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import _checks
 from ..formats import Record
 from ._read import (
     MAX_LINE_BYTES,
@@ -70,7 +71,7 @@ def _host() -> str:
     if uname is not None:
         name: str = uname().nodename
     else:  # pragma: no cover - Windows has no os.uname
-        import socket
+        import socket  # only here, on Windows
 
         name = socket.gethostname()
     # The host name goes into a file name: keep only what is safe there.
@@ -260,8 +261,7 @@ class RecordStore:
     """A directory of record files shared by threads, processes, xdist workers and worktrees."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
-        if not isinstance(directory, (str, os.PathLike)):
-            raise TypeError(f"directory must be a str or os.PathLike, got {type(directory)!r}")
+        directory = _checks.path(directory, "directory")
         self.directory = Path(directory)
         if self.directory.exists() and not self.directory.is_dir():
             raise ValueError(f"directory {str(self.directory)!r} exists and is not a directory")

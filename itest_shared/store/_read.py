@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import attrs
 
+from .. import _checks
 from .._jsonsafe import json_kind
 from ..exceptions import FormatError
 from ..formats import load_record
@@ -165,9 +166,7 @@ class ReadReport(Iterator[tuple[dict[str, Any], Location]]):
 
 def validate_file(path: str | os.PathLike[str]) -> Iterator[Problem]:
     """Check every line of a record file with ``load_record``; yield a Problem per bad line."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
+    path = _checks.path(path, "path")
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, in a generator
     except OSError as error:

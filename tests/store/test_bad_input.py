@@ -65,12 +65,16 @@ def test_bad_run_ids_are_refused(tmp_path: Path, run_id: str) -> None:
 def test_bad_argument_types_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="run_id must be a str, got int"):
         RecordStore(tmp_path).writer(7)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"directory must be a str or os\.PathLike"):
+    with pytest.raises(
+        TypeError, match=r"directory must be a path \(str or os\.PathLike\), got int"
+    ):
         RecordStore(3)  # type: ignore[arg-type]
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="exists and is not a directory"):
         RecordStore(tmp_path / "file")
-    with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike"):
+    with pytest.raises(
+        TypeError, match=r"path must be a path \(str or os\.PathLike\), got NoneType"
+    ):
         list(validate_file(None))  # type: ignore[arg-type]
 
 

@@ -1,0 +1,69 @@
+"""Argument checks shared by the package: one rule per kind of value, one message style.
+
+Each check returns the value in the form the caller keeps, or raises
+``TypeError("<name> must be <what>, got <type>")`` for a value of the wrong type
+and ``ValueError("<name> must be <rule>, got <value>")`` for one out of range,
+``<name>`` being the argument (or field) as the caller's user wrote it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+
+def seconds(value: object, name: str, *, infinite: bool = False, zero: bool = True) -> float:
+    """A number of seconds as a float: ``>= 0``, or ``> 0`` unless ``zero``.
+
+    ``math.inf`` is accepted only with ``infinite`` (meaning "no limit"; the
+    caller decides what that does).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    bound = ">= 0" if zero else "> 0"
+    if math.isnan(value) or value < 0 or (value == 0 and not zero):
+        raise ValueError(f"{name} must be {_seconds_rule(bound, infinite)}, got {value!r}")
+    if math.isinf(value) and not infinite:
+        raise ValueError(f"{name} must be {_seconds_rule(bound, infinite)}, got {value!r}")
+    return float(value)
+
+
+def _seconds_rule(bound: str, infinite: bool) -> str:
+    return f"a number {bound} (math.inf: no limit)" if infinite else f"a finite number {bound}"
+
+
+def module_name(value: object, name: str, *, dotted: bool = False, empty: bool = False) -> str:
+    """A module name (``"chunker.parser"``) as a plain str.
+
+    ``empty`` lets ``""`` through; ``dotted`` also refuses empty segments
+    (``"a..b"``, ``".a"``), for names matched segment by segment.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a module name (str), got {type(value).__name__}")
+    if (not value and not empty) or (value and dotted and "" in value.split(".")):
+        kind = "non-empty dotted" if dotted else "non-empty"
+        raise ValueError(
+            f"{name} must be a {kind} module name such as 'chunker.parser', got {value!r}"
+        )
+    return str(value)  # a str subclass is kept as the plain string it equals
+
+
+def path(value: object, name: str) -> Path:
+    """A filesystem path (a str, or an os.PathLike naming a str path) as a Path."""
+    return _path(value, name, "a path (str or os.PathLike)")
+
+
+def optional_path(value: object, name: str) -> Path | None:
+    """As :func:`path`, and None stays None."""
+    return None if value is None else _path(value, name, "a path (str or os.PathLike) or None")
+
+
+def _path(value: object, name: str, what: str) -> Path:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    text = os.fspath(value)
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a str path, got {type(text).__name__}")
+    # A Path is kept as it is: the prototype's env.workspace *is* temp_workspace.
+    return value if isinstance(value, Path) else Path(text)
