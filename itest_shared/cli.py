@@ -20,6 +20,10 @@ from typing import NoReturn, TextIO
 
 __all__ = ["main"]
 
+# Deferred imports: each subcommand imports only what it runs, so that `--help`
+# and `where` skip the records and the store (python -X importtime: ~18 ms for
+# this module against ~100 ms with report, store, schema and coordination).
+
 PROG = "itest-shared"
 
 

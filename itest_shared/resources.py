@@ -226,7 +226,8 @@ class ResourceTracker:
 
         .. versionchanged:: 1.3 returns the TrackedResource (None before).
         """
-        # Exact type checks first: the common case costs three comparisons.
+        # Exact type checks first, for bench_core.py's tracker target: the common
+        # case costs three comparisons. _as_name handles str subclasses.
         if type(module) is not str:
             module = _as_name("module", module)
         if type(resource_type) is not str:

@@ -23,6 +23,7 @@ from typing import Any, Final
 from ._git import WorktreeInfo, clear_git_cache, current_worktree, shared_directory
 from ._lock import (
     DEFAULT_LOCK_TIMEOUT,
+    HeldLock,
     WorktreeLock,
     WorktreeLockTimeout,
     check_directory,
@@ -34,6 +35,7 @@ from ._lock import (
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
     "DEFAULT_ONCE_TIMEOUT",
+    "HeldLock",
     "WorktreeInfo",
     "WorktreeLock",
     "WorktreeLockTimeout",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -19,7 +20,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import attrs
+from filelock import FileLock, Timeout
 
+from .. import _checks
 from ._git import current_worktree, shared_directory
 
 if TYPE_CHECKING:
@@ -116,27 +119,14 @@ def check_timeout(timeout: object, argument: str = "timeout") -> float | None:
     """Validate a timeout in seconds: a number >= 0, or ``None``/``inf`` to wait forever."""
     if timeout is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise TypeError(
-            f"{argument} must be a number of seconds or None, not {type(timeout).__name__}"
-        )
-    value = float(timeout)
-    if math.isnan(value) or value < 0:
-        raise ValueError(
-            f"{argument} must be >= 0 seconds (or None or inf to wait forever), got {timeout!r}"
-        )
+    value = _checks.seconds(timeout, argument, infinite=True)
     return None if math.isinf(value) else value
 
 
 def check_directory(directory: object) -> Path | None:
     """Validate an optional directory argument and make it absolute."""
-    if directory is None:
-        return None
-    if isinstance(directory, bool) or not isinstance(directory, str | os.PathLike):
-        raise TypeError(
-            f"directory must be a path (str or os.PathLike) or None, not {type(directory).__name__}"
-        )
-    return Path(directory).absolute()
+    directory = _checks.optional_path(directory, "directory")
+    return None if directory is None else directory.absolute()
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -238,8 +228,6 @@ class WorktreeLock:
 
     def acquire(self) -> None:
         """Wait for the lock (re-entrant in the holding thread); raise WorktreeLockTimeout."""
-        from filelock import FileLock, Timeout
-
         directory = self.directory
         directory.mkdir(parents=True, exist_ok=True)
         lock_path = directory / f"{self._safe}.lock"
@@ -306,7 +294,6 @@ class WorktreeLock:
 
     def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
         """Decorate ``function`` so that every call runs under this lock."""
-        import functools
 
         @functools.wraps(function)
         def locked(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -356,3 +343,31 @@ def worktree_lock(
     :func:`shared_directory`.
     """
     return WorktreeLock(name, timeout, directory=directory)
+
+
+class HeldLock:
+    """A worktree lock the ``worktree_lock`` fixture acquired; ``with`` or ``release()`` frees it.
+
+    .. versionadded:: 1.2
+    .. versionchanged:: 1.3.1 lives in ``itest_shared.coordination`` (still importable
+       from ``itest_shared.fixtures``)
+    """
+
+    def __init__(self, lock: WorktreeLock) -> None:
+        self.lock = lock
+        self.released = False
+
+    def release(self) -> None:
+        """Give the lock back now rather than at teardown; idempotent."""
+        if not self.released:
+            self.released = True
+            self.lock.release()
+
+    def __enter__(self) -> HeldLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"<HeldLock {self.lock.name!r}{' released' if self.released else ''}>"

@@ -42,6 +42,8 @@ from ._failures import (
     decide,
     failure_error,
 )
+from ._python import build_python_tree
+from ._scan import build_scanned_tree
 from ._tree import ERROR_TYPE, SyntaxNode, SyntaxTree, nest_spans
 
 __all__ = [
@@ -69,14 +71,9 @@ def _check_language(language: object) -> str:
 
 
 def _build_tree(language: str, source: bytes, text: str | None) -> SyntaxNode:
-    # Deferred: the tree builders pull in ast/tokenize, which a plugin import should not pay.
     if language == "python":
-        from ._python import build_python_tree
-
         return build_python_tree(source, text)
     if language in SUPPORTED_LANGUAGES:
-        from ._scan import build_scanned_tree
-
         return build_scanned_tree(source, language)
     return nest_spans(_OTHER_ROOT_TYPE, source, ())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,15 @@ from ._stats import (
 )
 
 
+# A store holds a handful of versions: each is parsed once. Bounded, so that a
+# store of garbage versions cannot grow it.
+@functools.lru_cache(maxsize=256)
+def _major(version: str) -> int | None:
+    """``"1.0"`` -> 1; None for what is not ``MAJOR.MINOR``."""
+    match = SCHEMA_VERSION_RE.fullmatch(version)
+    return None if match is None else int(match.group(1))
+
+
 class ReportAggregator:
     """Folds records into per-worktree counters one at a time; keeps no record."""
 
@@ -30,24 +40,12 @@ class ReportAggregator:
         #: Skipped lines and malformed records: how many, and the first few.
         self.problem_count = 0
         self.problems: list[Problem] = []
-        # "1.0" -> 1; a handful of versions, parsed once each.
-        self._majors: dict[str, int | None] = {}
 
     def _stats(self, path: str | None) -> WorktreeStats:
         stats = self.worktrees.get(path)
         if stats is None:
             stats = self.worktrees[path] = WorktreeStats(path)
         return stats
-
-    def _major(self, version: str) -> int | None:
-        try:
-            return self._majors[version]
-        except KeyError:
-            match = SCHEMA_VERSION_RE.fullmatch(version)
-            major = None if match is None else int(match.group(1))
-            if len(self._majors) < 1000:  # a store of garbage versions must not grow this
-                self._majors[version] = major
-            return major
 
     def add_problem(self, problem: Problem) -> None:
         """Count a skipped line; keep it if it is among the first few."""
@@ -70,13 +68,13 @@ class ReportAggregator:
         if branch is not None:
             stats.branches[branch] += 1
         record_type = record.get("record_type")
-        if type(record_type) is not str:
+        if not isinstance(record_type, str):
             problem = Malformed(f"record_type: expected a string, got {json_kind(record_type)}")
             self._malformed(stats, "(invalid)", problem, location, run)
             return
         version = record.get("schema_version")
-        major = self._major(version) if type(version) is str else None
-        if major is None or type(version) is not str:
+        major = _major(version) if isinstance(version, str) else None
+        if major is None or not isinstance(version, str):
             problem = Malformed(f"schema_version: expected 'MAJOR.MINOR', got {version!r}")
             self._malformed(stats, record_type, problem, location, run)
             return
@@ -91,7 +89,7 @@ class ReportAggregator:
             return
         try:
             producer = record.get("producer")
-            if type(producer) is not dict:
+            if not isinstance(producer, dict):
                 raise Malformed(f"producer: expected an object, got {json_kind(producer)}")
             package_version = need_str(producer, "package_version")
             # A later minor may add record types: not errors, but nothing to analyse.

@@ -41,7 +41,7 @@ class Malformed(Exception):
 
 def need_str(record: Mapping[str, Any], name: str) -> str:
     value = record.get(name)
-    if type(value) is not str:
+    if not isinstance(value, str):
         raise Malformed(f"{name}: expected a string, got {json_kind(value)}")
     return value
 
@@ -94,7 +94,7 @@ class TimingTotals:
 def _timing_of(record: Mapping[str, Any]) -> tuple[str, TimingTotals]:
     operation = need_str(record, "operation")
     count = record.get("count")
-    if type(count) is not int or count < 1:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise Malformed(f"count: expected an integer >= 1, got {json_kind(count)}")
     number = need_number
     return operation, TimingTotals(
@@ -147,7 +147,7 @@ class WorktreeStats:
             owner = need_str(record, "owner_module")
             kind = need_str(record, "resource_type")
             state = record.get("state")
-            if state not in RESOURCE_STATES or type(state) is not str:
+            if not isinstance(state, str) or state not in RESOURCE_STATES:
                 raise Malformed(
                     f"state: expected one of {', '.join(RESOURCE_STATES)}, got {state!r}"
                 )
@@ -155,7 +155,7 @@ class WorktreeStats:
                 self.leaked[owner, kind] += 1
         elif record_type == "config_change":
             self.config_paths[need_str(record, "config_path")] += 1
-        else:  # timing_stats
+        elif record_type == "timing_stats":
             operation, totals = _timing_of(record)
             known = self.timings.get(operation)
             if known is None:
@@ -164,6 +164,9 @@ class WorktreeStats:
                 known.merge(totals)
 
 
+#: The record types ``analyse`` counts. Not formats.RECORD_TYPES: a type that
+#: release adds is read and counted by type, but analysed only once this module
+#: learns its fields (tests/report check the two agree today).
 ANALYSED_TYPES: Final = frozenset({"error_context", "config_change", "resource", "timing_stats"})
 
 
@@ -172,20 +175,20 @@ def split_context(record: Mapping[str, Any]) -> tuple[str | None, str | None, st
     context = record.get("context")
     if context is None:  # schema 1.0 records have no context
         return None, None, None
-    if type(context) is not dict:
+    if not isinstance(context, dict):
         raise Malformed(f"context: expected an object or null, got {json_kind(context)}")
     test = context.get("test")
-    if test is not None and type(test) is not str:
+    if test is not None and not isinstance(test, str):
         raise Malformed(f"context.test: expected a string or null, got {json_kind(test)}")
     worktree = context.get("worktree")
     if worktree is None:
         return None, None, test
-    if type(worktree) is not dict:
+    if not isinstance(worktree, dict):
         raise Malformed(f"context.worktree: expected an object or null, got {json_kind(worktree)}")
     path, branch = worktree.get("path"), worktree.get("branch")
-    if type(path) is not str:
+    if not isinstance(path, str):
         raise Malformed(f"context.worktree.path: expected a string, got {json_kind(path)}")
-    if branch is not None and type(branch) is not str:
+    if branch is not None and not isinstance(branch, str):
         raise Malformed(
             f"context.worktree.branch: expected a string or null, got {json_kind(branch)}"
         )
