@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
+from typing import Final, TypeVar
+
+T = TypeVar("T")
 
 
 def seconds(value: object, name: str, *, infinite: bool = False, zero: bool = True) -> float:
@@ -67,3 +71,27 @@ def _path(value: object, name: str, what: str) -> Path:
         raise TypeError(f"{name} must be a str path, got {type(text).__name__}")
     # A Path is kept as it is: the prototype's env.workspace *is* temp_workspace.
     return value if isinstance(value, Path) else Path(text)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+#: Default of a deprecated keyword: tells "not given" from any value, None included.
+UNSET: Final = _Unset()
+
+
+def renamed(new: str, value: T, old: str, old_value: object, default: T) -> T:
+    """The argument ``new``, or its deprecated old name ``old`` if that was given.
+
+    Warns (DeprecationWarning, pointing at the caller's caller) when ``old`` is
+    used; a TypeError when ``new`` was given a value other than its default too.
+    The value is not checked here: the caller checks what it gets.
+    """
+    if old_value is UNSET:
+        return value
+    if value != default:
+        raise TypeError(f"{new} given twice: as {new} and as {old} (its old name); give {new}")
+    warnings.warn(f"{old} is deprecated; call it {new}", DeprecationWarning, stacklevel=3)
+    return old_value  # type: ignore[return-value]  # checked by the caller

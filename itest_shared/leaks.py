@@ -35,6 +35,7 @@ import shlex
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from types import TracebackType
 from typing import Any
@@ -199,15 +200,20 @@ class LeakSnapshot:
             fd_coverage=later.fd_coverage,
         )
 
-    def audit(self, grace: float = 1.0) -> LeakReport:
-        """Report what is there now and was not at this snapshot, after up to ``grace`` seconds.
+    def audit(self, grace_period: float = 1.0, *, grace: Any = _checks.UNSET) -> LeakReport:
+        """Report what is there now and was not at this snapshot, after up to ``grace_period`` s.
 
-        Threads and processes that are just finishing are given ``grace``
-        seconds to go: the process is looked at again after short pauses until
-        nothing is left behind or the time is up. Nothing is joined or waited
-        for: the audit never changes what it looks at.
+        Threads and processes that are just finishing are given
+        ``grace_period`` seconds to go: the process is looked at
+        again after short pauses until nothing is left behind or the time is
+        up. Nothing is joined or waited for: the audit never changes what it
+        looks at.
+
+        .. deprecated:: 1.4 ``grace``: call it ``grace_period``, as the option
+           ``--itest-grace-period`` and ParallelTestEnvironment do.
         """
-        deadline = time.monotonic() + _checks.seconds(grace, "grace")
+        seconds = _checks.renamed("grace_period", grace_period, "grace", grace, 1.0)
+        deadline = time.monotonic() + _checks.seconds(seconds, "grace_period")
         pause = _FIRST_PAUSE
         while True:
             report = self.diff(LeakSnapshot.take())
@@ -219,10 +225,15 @@ class LeakSnapshot:
 
 
 class LeakAudit:
-    """Audit a block: ``with LeakAudit() as audit: ...``, then read ``audit.report``."""
+    """Audit a block: ``with LeakAudit() as audit: ...``, then read ``audit.report``.
 
-    def __init__(self, grace: float = 1.0) -> None:
-        self.grace = _checks.seconds(grace, "grace")
+    .. deprecated:: 1.4 ``grace`` (argument and attribute): ``grace_period``.
+    """
+
+    def __init__(self, grace_period: float = 1.0, *, grace: Any = _checks.UNSET) -> None:
+        seconds = _checks.renamed("grace_period", grace_period, "grace", grace, 1.0)
+        #: Seconds the threads and processes the block started get to finish.
+        self.grace_period = _checks.seconds(seconds, "grace_period")
         self.before: LeakSnapshot | None = None
         self._report: LeakReport | None = None
 
@@ -241,7 +252,13 @@ class LeakAudit:
         # is part of what went wrong. The block's own error is not hidden.
         if self.before is None:
             raise RuntimeError("LeakAudit.__exit__ called without __enter__")
-        self._report = self.before.audit(self.grace)
+        self._report = self.before.audit(self.grace_period)
+
+    @property
+    def grace(self) -> float:
+        """Deprecated since 1.4: ``grace_period``."""
+        warnings.warn("grace is deprecated; call it grace_period", DeprecationWarning, stacklevel=2)
+        return self.grace_period
 
     @property
     def report(self) -> LeakReport:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -35,10 +36,10 @@ def _count(records: list[ResourceRecord]) -> str:
 
 
 class ResourceMonitor(ResourceTracker):
-    """A ResourceTracker with ``assert_no_leaks``; ``finish()`` marks what is left leaked.
+    """A ResourceTracker with ``assert_no_leaks``; ``close()`` marks what is left leaked.
 
     Tracking and releasing are the tracker's own, unchanged (and as fast). The
-    pytest fixture ``resource_monitor`` makes one per test, calls ``finish()``
+    pytest fixture ``resource_monitor`` makes one per test, calls ``close()``
     at teardown and fails the test with ``describe_leaks()`` of what it
     returns. Without pytest, ``with ResourceMonitor() as monitor:`` does the
     same: leaving the block raises AssertionError over what was not released.
@@ -46,8 +47,8 @@ class ResourceMonitor(ResourceTracker):
 
     def __init__(self) -> None:
         super().__init__()
-        self._finish_lock = threading.Lock()
-        self._finished: list[ResourceRecord] = []
+        self._close_lock = threading.Lock()
+        self._marked: list[ResourceRecord] = []
 
     def assert_no_leaks(self, module: str | None = None) -> None:
         """Raise AssertionError listing every still-active resource (of ``module``, or all).
@@ -67,8 +68,8 @@ class ResourceMonitor(ResourceTracker):
             )
             raise AssertionError(_format(active, f"{lead}: {_count(active)} not released"))
 
-    def finish(self) -> list[ResourceRecord]:
-        """Mark every still-active resource leaked; return all that finish() has marked so far.
+    def close(self) -> list[ResourceRecord]:
+        """Mark every still-active resource leaked; return all that close() has marked so far.
 
         Idempotent: calling it again returns the same records (plus any tracked
         since and still active, now marked too). Safe to call from many
@@ -76,13 +77,14 @@ class ResourceMonitor(ResourceTracker):
         """
         # The lock makes a concurrent second call wait for the first one's
         # records, so every call returns the complete list.
-        with self._finish_lock:
-            self._finished += self.mark_leaked()
-            return list(self._finished)
+        with self._close_lock:
+            self._marked += self.mark_leaked()
+            return list(self._marked)
 
-    def close(self) -> list[ResourceRecord]:
-        """Same as ``finish()``."""
-        return self.finish()
+    def finish(self) -> list[ResourceRecord]:
+        """Deprecated since 1.4: ``close()``, the teardown name used across the package."""
+        warnings.warn("finish() is deprecated; call close()", DeprecationWarning, stacklevel=2)
+        return self.close()
 
     @staticmethod
     def describe_leaks(records: Iterable[ResourceRecord]) -> str:
@@ -106,7 +108,7 @@ class ResourceMonitor(ResourceTracker):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        leaked = self.finish()
+        leaked = self.close()
         # An error already leaving the block says more than the leaks it caused.
         if leaked and exc_type is None:
             raise AssertionError(self.describe_leaks(leaked))

@@ -154,7 +154,7 @@ class TrackedResource(AttributeMapping):
         return self.record().__reduce__()
 
 
-def _as_name(name: str, value: object) -> str:
+def _check_name(name: str, value: object) -> str:
     if isinstance(value, str):
         # A str subclass (StrEnum...) is stored as the plain string: its own
         # __eq__/__hash__ could run Python code in the middle of a dict operation.
@@ -227,13 +227,13 @@ class ResourceTracker:
         .. versionchanged:: 1.3 returns the TrackedResource (None before).
         """
         # Exact type checks first, for bench_core.py's tracker target: the common
-        # case costs three comparisons. _as_name handles str subclasses.
+        # case costs three comparisons. _check_name handles str subclasses.
         if type(module) is not str:
-            module = _as_name("module", module)
+            module = _check_name("module", module)
         if type(resource_type) is not str:
-            resource_type = _as_name("resource_type", resource_type)
+            resource_type = _check_name("resource_type", resource_type)
         if type(resource_id) is not str:
-            resource_id = _as_name("resource_id", resource_id)
+            resource_id = _check_name("resource_id", resource_id)
         life = TrackedResource()
         if metadata is not None:
             if not isinstance(metadata, Mapping):

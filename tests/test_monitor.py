@@ -1,4 +1,4 @@
-"""ResourceMonitor: assert_no_leaks, finish() at teardown, and their messages."""
+"""ResourceMonitor: assert_no_leaks, close() at teardown, and their messages."""
 
 from __future__ import annotations
 
@@ -87,11 +87,11 @@ def test_a_module_that_is_not_a_string_is_refused_by_name(module: object) -> Non
     assert state is not None and state.state == "active"
 
 
-def test_finish_marks_what_is_left_leaked_and_returns_it(monitor: ResourceMonitor) -> None:
+def test_close_marks_what_is_left_leaked_and_returns_it(monitor: ResourceMonitor) -> None:
     monitor.track_resource("a", "process", "p")
     monitor.track_resource("b", "file_handle", "f")
     monitor.release_resource("p")
-    leaked = monitor.finish()
+    leaked = monitor.close()
     assert [(r.resource_id, r.state) for r in leaked] == [("f", "leaked")]
     assert leaked == monitor.get_all_resources(state="leaked")
     released = monitor.get_resource_state("p")
@@ -102,21 +102,21 @@ def test_finish_marks_what_is_left_leaked_and_returns_it(monitor: ResourceMonito
         monitor.release_resource("f")
 
 
-def test_finish_is_idempotent(monitor: ResourceMonitor) -> None:
+def test_close_is_idempotent(monitor: ResourceMonitor) -> None:
     monitor.track_resource("a", "lock", "l")
-    first = monitor.finish()
-    assert monitor.finish() == first
+    first = monitor.close()
     assert monitor.close() == first
-    # A resource tracked after finish() is marked by the next call, and added.
+    assert monitor.close() == first
+    # A resource tracked after close() is marked by the next call, and added.
     monitor.track_resource("a", "lock", "late")
-    assert [r.resource_id for r in monitor.finish()] == ["l", "late"]
-    assert [r.resource_id for r in monitor.finish()] == ["l", "late"]
+    assert [r.resource_id for r in monitor.close()] == ["l", "late"]
+    assert [r.resource_id for r in monitor.close()] == ["l", "late"]
 
 
-def test_finish_with_nothing_left(monitor: ResourceMonitor) -> None:
+def test_close_with_nothing_left(monitor: ResourceMonitor) -> None:
     monitor.track_resource("a", "lock", "l")
     monitor.release_resource("l")
-    assert monitor.finish() == []
+    assert monitor.close() == []
     assert monitor.describe_leaks([]) == "no leaked resources"
 
 
@@ -124,13 +124,13 @@ def test_describe_leaks_is_the_teardown_failure_message(monitor: ResourceMonitor
     monitor.track_resource("chunker.cache", "file_handle", "cache.db")
     monitor.track_resource("x", "odd", "line\nbreak")
     monitor.track_resource("x", "odd", "")
-    assert monitor.describe_leaks(monitor.finish()).splitlines() == [
+    assert monitor.describe_leaks(monitor.close()).splitlines() == [
         "3 resources leaked (still active at the end, never released):",
         "  cache.db (file_handle) owned by chunker.cache",
         "  'line\\nbreak' (odd) owned by x",
         "  '' (odd) owned by x",
     ]
-    assert ResourceMonitor.describe_leaks(iter(monitor.finish()[:1])).startswith("1 resource ")
+    assert ResourceMonitor.describe_leaks(iter(monitor.close()[:1])).startswith("1 resource ")
 
 
 @pytest.mark.parametrize("records", [None, 3, "cache.db", b"x", [1], [{"resource_id": "x"}]])
@@ -160,11 +160,11 @@ def test_as_a_context_manager_an_error_in_the_block_is_not_hidden() -> None:
 # -- contention ----------------------------------------------------------------------------
 
 
-def test_finish_races_tracking_and_releasing(contention: None) -> None:
+def test_close_races_tracking_and_releasing(contention: None) -> None:
     # 12 threads x 2,000 resources, each released 100 operations after it was
-    # tracked (one in five never), while 4 more call finish() again and again.
+    # tracked (one in five never), while 4 more call close() again and again.
     # Every resource ends released or leaked, never both, and the final
-    # finish() returns exactly the leaked ones.
+    # close() returns exactly the leaked ones.
     monitor = ResourceMonitor()
     released: list[set[str]] = [set() for _ in range(16)]
     workers_done = threading.Event()
@@ -174,7 +174,7 @@ def test_finish_races_tracking_and_releasing(contention: None) -> None:
     def work(index: int) -> None:
         if index % 4 == 0:
             while not workers_done.is_set():
-                monitor.finish()
+                monitor.close()
             return
         try:
             track_and_release(index)
@@ -189,7 +189,7 @@ def test_finish_races_tracking_and_releasing(contention: None) -> None:
         try:
             monitor.release_resource(resource_id)
         except ResourceStateError:
-            return  # finish() marked it leaked first
+            return  # close() marked it leaked first
         released[index].add(resource_id)
 
     def track_and_release(index: int) -> None:
@@ -199,10 +199,10 @@ def test_finish_races_tracking_and_releasing(contention: None) -> None:
             if n >= 100 and (n - 100) % 5:  # one in five is never released
                 release(index, n - 100)
             if n % 50 == 0:
-                time.sleep(0)  # let a finisher in: finish() is slower than track
+                time.sleep(0)  # let a closer in: close() is slower than track
 
     run_together(work, count=16, name="monitor")
-    leaked = monitor.finish()
+    leaked = monitor.close()
     all_released = set().union(*released)
     leaked_ids = {r.resource_id for r in leaked}
     assert len(leaked_ids) == len(leaked)  # each marked once
@@ -213,15 +213,23 @@ def test_finish_races_tracking_and_releasing(contention: None) -> None:
     assert {r.state for r in monitor.get_all_resources()} == {"leaked", "released"}
 
 
-def test_concurrent_finish_calls_all_return_the_complete_list(contention: None) -> None:
+def test_concurrent_close_calls_all_return_the_complete_list(contention: None) -> None:
     monitor = ResourceMonitor()
     for n in range(2_000):
         monitor.track_resource("m", "lock", f"r{n}")
     results: list[list[ResourceRecord]] = [[] for _ in range(16)]
 
-    def finish(index: int) -> None:
-        results[index] = monitor.finish()
+    def close(index: int) -> None:
+        results[index] = monitor.close()
 
-    run_together(finish, count=16, name="finisher")
+    run_together(close, count=16, name="closer")
     assert all(result == results[0] for result in results)
     assert [r.resource_id for r in results[0]] == [f"r{n}" for n in range(2_000)]
+
+
+def test_finish_is_the_deprecated_name_of_close(monitor: ResourceMonitor) -> None:
+    monitor.track_resource("m", "lock", "l")
+    with pytest.deprecated_call(match=r"finish\(\) is deprecated; call close\(\)"):
+        leaked = monitor.finish()
+    assert [r.resource_id for r in leaked] == ["l"]
+    assert monitor.close() == leaked

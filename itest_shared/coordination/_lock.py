@@ -349,7 +349,7 @@ class HeldLock:
     """A worktree lock the ``worktree_lock`` fixture acquired; ``with`` or ``release()`` frees it.
 
     .. versionadded:: 1.2
-    .. versionchanged:: 1.3.1 lives in ``itest_shared.coordination`` (still importable
+    .. versionchanged:: 1.4 lives in ``itest_shared.coordination`` (still importable
        from ``itest_shared.fixtures``)
     """
 

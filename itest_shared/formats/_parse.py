@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _MAX_NESTING = 200
 
 
-def _expect_str(value: object, _: object) -> str:
+def _check_str(value: object, _: object) -> str:
     if isinstance(value, str):
         return value
     raise TypeError(f"expected a string, got {json_kind(value)}")
@@ -44,13 +44,13 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _expect_int(value: object, _: object) -> int:
+def _check_int(value: object, _: object) -> int:
     if isinstance(value, (int, float)) and _is_int(value):
         return int(value)
     raise TypeError(f"expected an integer, got {json_kind(value)}")
 
 
-def _expect_number(value: object, _: object) -> float:
+def _check_number(value: object, _: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"expected a number, got {json_kind(value)}")
     if not math.isfinite(value):
@@ -58,7 +58,7 @@ def _expect_number(value: object, _: object) -> float:
     return value
 
 
-def _expect_object(value: object, _: object) -> dict[str, Any]:
+def _check_object(value: object, _: object) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     raise TypeError(f"expected an object, got {json_kind(value)}")
@@ -78,10 +78,10 @@ def _converter() -> cattrs.Converter:
     # cattrs' defaults are lenient (str(5) for a string field, a string iterated
     # as a list); a record format has to say "wrong type" instead.
     converter = cattrs.Converter(forbid_extra_keys=False)
-    converter.register_structure_hook(str, _expect_str)
-    converter.register_structure_hook(float, _expect_number)
-    converter.register_structure_hook(int, _expect_int)
-    converter.register_structure_hook_func(lambda kind: kind == dict[str, Any], _expect_object)
+    converter.register_structure_hook(str, _check_str)
+    converter.register_structure_hook(float, _check_number)
+    converter.register_structure_hook(int, _check_int)
+    converter.register_structure_hook_func(lambda kind: kind == dict[str, Any], _check_object)
 
     def structure_sequence(value: object, kind: Any) -> Any:
         if not isinstance(value, list):
@@ -146,7 +146,7 @@ def _check_depth(value: Any, depth: int = 0) -> None:
             _check_depth(item, depth + 1)
 
 
-def _as_object(data: Any) -> dict[str, Any]:
+def _parse_object(data: Any) -> dict[str, Any]:
     if isinstance(data, (str, bytes, bytearray)):
         try:
             data = json.loads(data)
@@ -281,7 +281,7 @@ def parse_record(
     ``types`` maps each known record_type to its class; ``expected``, if given,
     is the only one accepted.
     """
-    obj = _as_object(data)
+    obj = _parse_object(data)
     _check_schema_version(obj)
     cls = _record_class(obj, expected, types)
     problems = _envelope_problems(obj)

@@ -17,7 +17,7 @@ from ._stats import (
     MAX_PROBLEMS_SHOWN,
     Malformed,
     WorktreeStats,
-    need_str,
+    check_str,
     split_context,
 )
 
@@ -91,7 +91,7 @@ class ReportAggregator:
             producer = record.get("producer")
             if not isinstance(producer, dict):
                 raise Malformed(f"producer: expected an object, got {json_kind(producer)}")
-            package_version = need_str(producer, "package_version")
+            package_version = check_str(producer, "package_version")
             # A later minor may add record types: not errors, but nothing to analyse.
             known_type = record_type in ANALYSED_TYPES
             if known_type:

@@ -39,14 +39,14 @@ class Malformed(Exception):
     """A needed field has the wrong type; the message names it."""
 
 
-def need_str(record: Mapping[str, Any], name: str) -> str:
+def check_str(record: Mapping[str, Any], name: str) -> str:
     value = record.get(name)
     if not isinstance(value, str):
         raise Malformed(f"{name}: expected a string, got {json_kind(value)}")
     return value
 
 
-def need_number(record: Mapping[str, Any], name: str) -> float:
+def check_number(record: Mapping[str, Any], name: str) -> float:
     value = record.get(name)
     # json.loads accepts NaN and Infinity; a merged statistic must not.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -92,11 +92,11 @@ class TimingTotals:
 
 
 def _timing_of(record: Mapping[str, Any]) -> tuple[str, TimingTotals]:
-    operation = need_str(record, "operation")
+    operation = check_str(record, "operation")
     count = record.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise Malformed(f"count: expected an integer >= 1, got {json_kind(count)}")
-    number = need_number
+    number = check_number
     return operation, TimingTotals(
         1,
         count,
@@ -138,14 +138,14 @@ class WorktreeStats:
     def analyse(self, record_type: str, record: Mapping[str, Any]) -> None:
         """Count one record of a known type and major; raise Malformed before changing anything."""
         if record_type == "error_context":
-            source = need_str(record, "source_module")
-            target = need_str(record, "target_module")
-            error_type = need_str(record, "error_type")
+            source = check_str(record, "source_module")
+            target = check_str(record, "target_module")
+            error_type = check_str(record, "error_type")
             self.boundaries[source, target] += 1
             self.error_types[error_type] += 1
         elif record_type == "resource":
-            owner = need_str(record, "owner_module")
-            kind = need_str(record, "resource_type")
+            owner = check_str(record, "owner_module")
+            kind = check_str(record, "resource_type")
             state = record.get("state")
             if not isinstance(state, str) or state not in RESOURCE_STATES:
                 raise Malformed(
@@ -154,7 +154,7 @@ class WorktreeStats:
             if state == "leaked":
                 self.leaked[owner, kind] += 1
         elif record_type == "config_change":
-            self.config_paths[need_str(record, "config_path")] += 1
+            self.config_paths[check_str(record, "config_path")] += 1
         elif record_type == "timing_stats":
             operation, totals = _timing_of(record)
             known = self.timings.get(operation)

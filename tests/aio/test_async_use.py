@@ -15,7 +15,6 @@ from tests.aio.support import (
     assert_clean_after_gc,
     fail,
     forever,
-    policy_loop,
     value,
     value_of_running_loop,
 )
@@ -205,17 +204,3 @@ async def test_failures_on_pytest_asyncio_loop_reach_a_sync_fixture(
 ) -> None:
     reporting_runner.runner.create_task(fail("unseen"), name="lost")
     await asyncio.sleep(0.01)
-
-
-@pytest.mark.asyncio
-async def test_later_async_tests_still_get_a_working_loop() -> None:
-    """Runs after the tests above: nothing they did broke pytest-asyncio's loop."""
-    loop = asyncio.get_running_loop()
-    assert not loop.is_closed()
-    assert list(await asyncio.gather(value(1, 0.001), value(2))) == [1, 2]
-
-
-def test_later_sync_tests_see_no_loop_left_set() -> None:
-    assert asyncio._get_running_loop() is None
-    loop = policy_loop()
-    assert loop is None or not loop.is_closed()

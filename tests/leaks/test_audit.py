@@ -19,7 +19,7 @@ from tests.leaks.support import SETTLE, SHORT
 
 
 def test_a_clean_block_reports_nothing(tmp_path: Path) -> None:
-    with LeakAudit(grace=SETTLE) as audit:
+    with LeakAudit(grace_period=SETTLE) as audit:
         (tmp_path / "f").write_text("x")
         thread = threading.Thread(target=time.sleep, args=(0.01,), name="tidy")
         thread.start()
@@ -38,7 +38,7 @@ def test_a_clean_block_reports_nothing(tmp_path: Path) -> None:
 def test_leak_audit_reports_what_the_block_left_even_when_it_raised(
     stop: threading.Event,
 ) -> None:
-    audit = LeakAudit(grace=SHORT)
+    audit = LeakAudit(grace_period=SHORT)
     with pytest.raises(RuntimeError, match="not ended"):
         _ = audit.report
     with pytest.raises(KeyError, match="boom"), audit:
@@ -77,5 +77,20 @@ def test_snapshots_stay_right_under_fd_and_process_churn(tmp_path: Path) -> None
             churn(index)
 
     run_together(snapshots, count=16, name="churn")
-    report = before.audit(grace=SETTLE)
+    report = before.audit(grace_period=SETTLE)
     assert report.is_clean, report.describe()
+
+
+def test_grace_is_the_deprecated_name_of_grace_period() -> None:
+    with pytest.deprecated_call(match="grace is deprecated; call it grace_period"):
+        audit = LeakAudit(grace=0.25)
+    assert audit.grace_period == 0.25
+    with pytest.deprecated_call(match="grace is deprecated"):
+        assert audit.grace == 0.25
+    snapshot = LeakSnapshot(threads=(), processes=(), fds=())
+    with pytest.deprecated_call(match="grace is deprecated"):
+        snapshot.audit(grace=0)
+    with pytest.raises(TypeError, match="grace_period given twice"):
+        LeakAudit(2.0, grace=0.25)
+    with pytest.deprecated_call(), pytest.raises(TypeError, match="grace_period must be"):
+        LeakAudit(grace=None)

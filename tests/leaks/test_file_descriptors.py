@@ -20,10 +20,10 @@ def test_an_unclosed_file_is_reported_with_its_path(tmp_path: Path) -> None:
     path = tmp_path / "left-open.txt"
     before = LeakSnapshot.take()
     with open(path, "w") as handle:
-        report = before.audit(grace=SHORT)
+        report = before.audit(grace_period=SHORT)
         assert report.fds == (FdInfo(fd=handle.fileno(), target=os.path.realpath(path)),)
         assert f"fd {handle.fileno()} -> {os.path.realpath(path)}" in report.describe()
-    assert before.audit(grace=SETTLE).is_clean
+    assert before.audit(grace_period=SETTLE).is_clean
 
 
 def test_unclosed_pipes_and_sockets_are_reported_as_such() -> None:
@@ -31,7 +31,7 @@ def test_unclosed_pipes_and_sockets_are_reported_as_such() -> None:
     read, write = os.pipe()
     one, two = socket.socketpair()
     try:
-        report = before.audit(grace=SHORT)
+        report = before.audit(grace_period=SHORT)
         targets = {f.fd: f.target.partition(":")[0] for f in report.fds}
         assert targets == {
             read: "pipe",
@@ -55,7 +55,7 @@ def test_a_reused_fd_number_with_a_new_target_is_new(tmp_path: Path) -> None:
     os.close(fd)
     os.dup2(read, fd)  # the old number, now pointing at a pipe
     try:
-        (info,) = [f for f in before.audit(grace=SHORT).fds if f.fd == fd]
+        (info,) = [f for f in before.audit(grace_period=SHORT).fds if f.fd == fd]
         assert info.target.startswith("pipe:[")
     finally:
         for number in (fd, read, write):
@@ -72,7 +72,7 @@ def test_the_same_fd_number_and_target_as_before_is_not_new(tmp_path: Path) -> N
         os.dup2(again, fd)
         os.close(again)
     try:
-        assert before.audit(grace=0).is_clean
+        assert before.audit(grace_period=0).is_clean
     finally:
         os.close(fd)
 
@@ -97,7 +97,7 @@ def test_without_proc_psutil_names_files_and_counts_the_rest(
     read, write = os.pipe()
     try:
         with open(path, "w") as handle:
-            report = before.audit(grace=SHORT)
+            report = before.audit(grace_period=SHORT)
             assert FdInfo(fd=handle.fileno(), target=os.path.realpath(path)) in report.fds
             assert report.unnamed_fds == 2  # the pipe's ends: counted, not named
             description = report.describe()
@@ -107,4 +107,4 @@ def test_without_proc_psutil_names_files_and_counts_the_rest(
     finally:
         os.close(read)
         os.close(write)
-    assert before.audit(grace=SETTLE).is_clean
+    assert before.audit(grace_period=SETTLE).is_clean

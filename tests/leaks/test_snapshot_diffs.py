@@ -87,7 +87,7 @@ bad_values = st.one_of(
 @given(grace=st.one_of(bad_types, bad_values))
 def test_a_bad_grace_is_refused_by_name(use: Callable[[object], object], grace: object) -> None:
     expected = TypeError if isinstance(grace, (bool, str, list)) or grace is None else ValueError
-    with pytest.raises(expected, match="grace must be"):
+    with pytest.raises(expected, match="grace_period must be"):
         use(grace)
 
 

@@ -54,7 +54,7 @@ def test_unjoined_threads_are_reported_with_their_names(stop: threading.Event) -
     thread = threading.Thread(target=stop.wait, name="forgotten-poller")
     thread.start()
     threading.Thread(target=stop.wait, name="background", daemon=True).start()
-    report = before.audit(grace=SHORT)
+    report = before.audit(grace_period=SHORT)
     assert report.threads[0] == ThreadInfo(
         name="forgotten-poller", ident=thread.ident, native_id=thread.native_id, daemon=False
     )
@@ -66,7 +66,7 @@ def test_unjoined_threads_are_reported_with_their_names(stop: threading.Event) -
     assert "thread 'background'" in description
     stop.set()
     thread.join()
-    assert before.audit(grace=SETTLE).is_clean
+    assert before.audit(grace_period=SETTLE).is_clean
 
 
 def test_a_thread_finishing_within_the_grace_period_is_not_reported() -> None:
@@ -83,7 +83,7 @@ def test_a_thread_finishing_within_the_grace_period_is_not_reported() -> None:
     assert [t.name for t in before.diff(LeakSnapshot.take()).threads] == ["finishing"]
     go.set()
     # ...and the audit gives it the time to go, joining nothing.
-    report = before.audit(grace=SETTLE)
+    report = before.audit(grace_period=SETTLE)
     assert report.is_clean, report.describe()
     assert not thread.is_alive()
 
@@ -96,11 +96,11 @@ def test_a_running_child_is_reported_with_pid_and_command_line(
 ) -> None:
     before = LeakSnapshot.take()
     process = start(children, "sleep", "30")
-    (child,) = before.audit(grace=SHORT).processes
+    (child,) = before.audit(grace_period=SHORT).processes
     assert child.pid == process.pid
     assert child.name == "sleep" and child.cmdline == ("sleep", "30")
     assert child.status != "zombie"
-    description = before.audit(grace=0).describe()
+    description = before.audit(grace_period=0).describe()
     assert f"child process {process.pid} 'sleep'" in description
     assert "sleep 30" in description
     assert "left behind (not there before): 1 child process\n" in description
@@ -109,10 +109,10 @@ def test_a_running_child_is_reported_with_pid_and_command_line(
 def test_grandchildren_are_reported_too(children: list[subprocess.Popen[bytes]]) -> None:
     before = LeakSnapshot.take()
     shell = start(children, "sh", "-c", "sleep 30 & wait")
-    report = before.audit(grace=SHORT)
+    report = before.audit(grace_period=SHORT)
     deadline = time.monotonic() + SETTLE
     while len(report.processes) < 2 and time.monotonic() < deadline:
-        report = before.audit(grace=0)  # the shell may not have started sleep yet
+        report = before.audit(grace_period=0)  # the shell may not have started sleep yet
     assert {p.pid for p in report.processes} >= {shell.pid}
     assert ("sleep", "30") in {p.cmdline for p in report.processes}
     assert "2 child processes" in report.describe()
@@ -123,11 +123,11 @@ def test_a_zombie_child_is_reported(children: list[subprocess.Popen[bytes]]) -> 
     process = start(children, "true")
     # Wait for it to exit without reaping it: it stays a zombie.
     os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-    (child,) = before.audit(grace=SHORT).processes
+    (child,) = before.audit(grace_period=SHORT).processes
     assert child.pid == process.pid and child.status == "zombie"
     assert "[zombie]" in child.describe()
     process.wait()  # reaped: nothing is left
-    assert before.audit(grace=SETTLE).is_clean
+    assert before.audit(grace_period=SETTLE).is_clean
 
 
 def test_a_child_reaped_within_the_grace_period_is_not_reported(
@@ -137,7 +137,7 @@ def test_a_child_reaped_within_the_grace_period_is_not_reported(
     process = start(children, "sleep", "0.1")
     reaper = threading.Thread(target=process.wait, name="reaper")
     reaper.start()
-    report = before.audit(grace=SETTLE)
+    report = before.audit(grace_period=SETTLE)
     assert report.is_clean, report.describe()
     reaper.join()
 
@@ -158,14 +158,14 @@ def test_multiprocessing_helpers_are_not_leaks_but_their_workers_are(tmp_path: P
                     before = LeakSnapshot.take()
                     worker = context.Process(target=time.sleep, args=(0,))
                     worker.start(); worker.join(); worker.close()
-                    report = before.audit(grace=10)
+                    report = before.audit(grace_period=10)
                     assert report.is_clean, (method, report.describe())
                     worker = context.Process(target=time.sleep, args=(30,), name="stuck")
                     worker.start()
-                    report = before.audit(grace=0.05)
+                    report = before.audit(grace_period=0.05)
                     assert [p.pid for p in report.processes] == [worker.pid], report.describe()
                     worker.kill(); worker.join(); worker.close()
-                    report = before.audit(grace=10)
+                    report = before.audit(grace_period=10)
                     assert report.is_clean, (method, report.describe())
                 print("ok")
             """
