@@ -82,8 +82,9 @@ class ParallelTestEnvironment:
         join_timeout: float = 5.0,
         on_worker_error: Callable[[WorkerError], object] | None = None,
     ) -> None:
-        # Imported here, not at module level: it costs ~100 ms and the plugin
-        # imports this module at pytest start-up.
+        # Imported here, not at module level: it costs ~100 ms, which code that
+        # only catches WorkerError should not pay. (It must be imported before
+        # our atexit entry below is registered; here it always is.)
         import multiprocess  # type: ignore[import-untyped, unused-ignore]
         import multiprocess.util  # type: ignore[import-untyped, unused-ignore]  # atexit: see below
 

@@ -85,3 +85,11 @@ def peak_bytes(count: int) -> int:
 def test_memory_stays_flat_as_records_grow() -> None:
     small, large = peak_bytes(20_000), peak_bytes(100_000)
     assert large < 1.5 * small, (small, large)
+
+
+def test_the_report_analyses_every_record_type_this_release_writes() -> None:
+    """A record type added to formats without teaching the report its fields fails here."""
+    from itest_shared.formats import RECORD_TYPES
+    from itest_shared.report._stats import ANALYSED_TYPES
+
+    assert set(RECORD_TYPES) == ANALYSED_TYPES
