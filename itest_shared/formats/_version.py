@@ -1,7 +1,8 @@
 """Which schema this release writes and reads, and which package version writes it.
 
-A leaf module: the reader (``_parse``) and the record base (``_envelope``) both
-import these facts, and neither imports the other at module level.
+A leaf module: the record base (``_envelope``) and the reader (``_parse``) both
+need these facts, and the reader must not import the record base, which loads
+the reader on first use.
 """
 
 from __future__ import annotations

@@ -6,14 +6,7 @@ import textwrap
 
 import pytest
 
-PLUGIN_INI = """
-[pytest]
-asyncio_default_fixture_loop_scope = function
-filterwarnings =
-    error
-    # in-process runs: this process imported the plugin before the inner pytest
-    ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning
-"""
+from tests.helpers import INI
 
 PROTOTYPE_STYLE = """
 import asyncio
@@ -93,7 +86,7 @@ def test_no_closed_loop_left_installed():
 @pytest.fixture
 def plugin_suite(pytester: pytest.Pytester) -> pytest.Pytester:
     """A worktree whose conftest.py loads the plugin."""
-    pytester.makeini(PLUGIN_INI)
+    pytester.makeini(INI)
     pytester.makeconftest('pytest_plugins = ["itest_shared.fixtures"]\n')
     return pytester
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.support import CONFTEST, PROTOTYPE_INI
+from tests.compat.support import PROTOTYPE_INI
+from tests.helpers import CONFTEST
 
 
 @pytest.fixture

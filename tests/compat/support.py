@@ -38,8 +38,6 @@ itest_key_match = substring
 itest_workspace_prefix = chunker_test_
 """
 
-CONFTEST = 'pytest_plugins = ["itest_shared.fixtures"]\n'
-
 
 def run_suite(worktree: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     worktree.makepyfile(test_prototype_style=textwrap.dedent(source))

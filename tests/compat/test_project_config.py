@@ -9,8 +9,7 @@ import pytest
 
 from itest_shared import ConfigChangeObserver
 from itest_shared.config import MODULE_MAP_ENV, ModuleMap
-from tests.compat.support import CONFTEST
-from tests.helpers import PROTOTYPE_FALLBACK, PROTOTYPE_MAP
+from tests.helpers import CONFTEST, PROTOTYPE_FALLBACK, PROTOTYPE_MAP
 
 
 @pytest.fixture
