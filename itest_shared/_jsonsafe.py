@@ -71,7 +71,9 @@ def _key(key: Any) -> str:
 
 
 def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
-    # Exact-type checks first: they are the common case and the cheapest.
+    # Exact types are returned as they are. The isinstance branches below are for
+    # subclasses (IntEnum, StrEnum...), which become their plain base value; a bool
+    # must not reach the int one.
     kind = type(value)
     if value is None or kind is str or kind is int or kind is bool:
         return value  # type: ignore[no-any-return]

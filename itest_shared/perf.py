@@ -56,7 +56,8 @@ def _check_operation(operation: object) -> str:
 
 def _current_owner() -> _Owner:
     # Only code under asyncio can be in a task: look asyncio up, don't import it;
-    # asking for the running loop first avoids current_task()'s costly raise.
+    # asking for the running loop first avoids current_task()'s costly raise
+    # (every measure() asks: bench_perf.py).
     asyncio = sys.modules.get("asyncio")
     if asyncio is None or asyncio._get_running_loop() is None:
         return (threading.get_ident(), None)

@@ -143,7 +143,8 @@ def iter_blocks(template: str, count: int) -> Iterator[bytearray | memoryview]:
         chunk += (placeholder + low_text).join(pieces)
     offsets = [len(b"".join(pieces[: i + 1])) + i * _ID_DIGITS for i in range(len(pieces) - 1)]
     # Each high digit sits at the same offset in every block, so one strided slice
-    # assignment (C speed) stamps it into all blocks of the chunk at once.
+    # assignment (C speed) stamps it into all blocks of the chunk at once
+    # (bench_files.py holds create_large_file near a plain write).
     fills = {digit: bytes([digit]) * per_chunk for digit in b"0123456789"}
     high, stamped = 0, placeholder
     while count > 0:
