@@ -15,10 +15,9 @@ from types import TracebackType
 
 from ..samples import EXTENSION_BY_LANGUAGE, SUPPORTED_LANGUAGES
 from ._blocks import (
-    BLOCKS,
     PATTERNS,
     block_size,
-    function_block,
+    block_template,
     iter_blocks,
     tree_module,
 )
@@ -56,28 +55,6 @@ def _check_choice(option: str, value: object, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"unknown {option} {value!r}; valid {option}s: {', '.join(choices)}")
     return value
-
-
-def _block_template(pattern: object, language: str) -> str:
-    """Return the block template for ``pattern``: a block kind, or a function name prefix."""
-    if isinstance(pattern, str) and pattern in BLOCKS:
-        if language not in BLOCKS[pattern]:
-            valid = [p for p in PATTERNS if language in BLOCKS[p]]
-            raise ValueError(
-                f"pattern {pattern!r} is not available for {language}; "
-                f"valid patterns for {language}: {', '.join(valid)}, or an ASCII identifier "
-                "(the name prefix of function blocks)"
-            )
-        return BLOCKS[pattern][language]
-    # The prototype inserted any pattern into its names (and choked on braces); an
-    # identifier keeps every language's file valid, so that is what is accepted. ASCII
-    # only: C and some tools take no other identifiers.
-    if isinstance(pattern, str) and pattern.isascii() and pattern.isidentifier():
-        return function_block(pattern, language)
-    raise ValueError(
-        f"unknown pattern {pattern!r}; valid patterns: {', '.join(PATTERNS)}, or an ASCII "
-        "identifier (str.isidentifier()), used verbatim as the name prefix of function blocks"
-    )
 
 
 def _target_size(size_mb: object, size_bytes: object) -> int:
@@ -208,7 +185,7 @@ class TestFileGenerator:
         """
         target = _target_size(size_mb, size_bytes)
         _check_choice("language", language, SUPPORTED_LANGUAGES)
-        template = _block_template(pattern, language)
+        template = block_template(pattern, language)
         count = -(-target // block_size(template))  # ceiling division
         path = self._claim(name, subdir)
         self._write(path, iter_blocks(template, count))

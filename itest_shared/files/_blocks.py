@@ -217,3 +217,25 @@ def tree_module(language: str, rng: random.Random) -> str:
         if with_type:
             parts.append(f"struct model_{k} {{\n    int size;\n}};\n")
     return "".join(parts)
+
+
+def block_template(pattern: object, language: str) -> str:
+    """Return the block template for ``pattern``: a block kind, or a function name prefix."""
+    if isinstance(pattern, str) and pattern in BLOCKS:
+        if language not in BLOCKS[pattern]:
+            valid = [p for p in PATTERNS if language in BLOCKS[p]]
+            raise ValueError(
+                f"pattern {pattern!r} is not available for {language}; "
+                f"valid patterns for {language}: {', '.join(valid)}, or an ASCII identifier "
+                "(the name prefix of function blocks)"
+            )
+        return BLOCKS[pattern][language]
+    # The prototype inserted any pattern into its names (and choked on braces); an
+    # identifier keeps every language's file valid, so that is what is accepted. ASCII
+    # only: C and some tools take no other identifiers.
+    if isinstance(pattern, str) and pattern.isascii() and pattern.isidentifier():
+        return function_block(pattern, language)
+    raise ValueError(
+        f"unknown pattern {pattern!r}; valid patterns: {', '.join(PATTERNS)}, or an ASCII "
+        "identifier (str.isidentifier()), used verbatim as the name prefix of function blocks"
+    )
