@@ -19,7 +19,11 @@ them. The rules, documented in the README ("What non-JSON values become"):
   (the repr cut to 2,000 characters; ``"<unrepresentable>"`` if repr raises);
 * a container that contains itself becomes ``{"$type": "cycle", "repr": ...}`` at
   the point it recurs, and nesting deeper than 100 levels becomes
-  ``{"$type": "truncated", "repr": ...}``.
+  ``{"$type": "truncated", "repr": ...}``; an object of the shape of these tagged
+  forms (a string ``"$type"``, only string values) is kept as it is at any depth.
+
+So converting what this module returned gives it back unchanged, and a record
+loaded and written again is the same line.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import base64
 import json
 import math
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -35,6 +40,8 @@ JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, 
 
 MAX_DEPTH = 100
 MAX_REPR = 2000
+# Integers from this size on are named by their number of digits in messages.
+_LONG = 10**30
 
 
 def to_json_safe(value: Any) -> JsonValue:
@@ -70,12 +77,29 @@ def _key(key: Any) -> str:
     return _safe_repr(key)
 
 
+def _is_tagged(value: object) -> bool:
+    """Whether ``value`` has the shape of a tagged form: a str ``$type``, only str values."""
+    try:
+        return (
+            isinstance(value, Mapping)
+            and isinstance(value.get("$type"), str)
+            and all(isinstance(key, str) and isinstance(item, str) for key, item in value.items())
+        )
+    except Exception:
+        return False  # a mapping whose items() raises is tagged by its type, as below
+
+
 def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
     # Exact types are returned as they are. The isinstance branches below are for
     # subclasses (IntEnum, StrEnum...), which become their plain base value; a bool
     # must not reach the int one.
     kind = type(value)
-    if value is None or kind is str or kind is int or kind is bool:
+    if value is None or kind is str or kind is bool:
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, int) and not printable(value):
+        # Neither repr nor json.dumps can write it: "<unrepresentable>", as below.
+        return _tagged(value)
+    if kind is int:
         return value  # type: ignore[no-any-return]
     if isinstance(value, float):
         if math.isfinite(value):
@@ -101,6 +125,10 @@ def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
     if id(value) in active:
         return _tagged(value, "cycle")
     if depth >= MAX_DEPTH:
+        if isinstance(value, Mapping) and _is_tagged(value):
+            # A tagged form is a leaf, not nesting: were it truncated, writing a
+            # loaded record again would wrap it once more on every round trip.
+            return {str(key): str(item) for key, item in value.items()}
         return _tagged(value, "truncated")
     active.add(id(value))
     try:
@@ -117,12 +145,38 @@ def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
         active.discard(id(value))
 
 
+def printable(value: int | float) -> bool:
+    """Whether Python can write ``value`` in decimal (``repr``, ``json.dumps``).
+
+    An int of more than ``sys.get_int_max_str_digits()`` digits (4,300 by
+    default) cannot be: both raise ValueError. Such ints come only from Python
+    code, since ``json.loads`` refuses them as well.
+    """
+    limit = sys.get_int_max_str_digits()
+    # A decimal digit holds more than 3 bits: an int of at most 3 * limit bits
+    # has at most `limit` digits, and printing it is the common, cheap case.
+    if isinstance(value, float) or not limit or value.bit_length() <= 3 * limit:
+        return True
+    try:
+        int.__repr__(value)
+    except ValueError:
+        return False
+    return True
+
+
 def json_kind(value: object) -> str:
     """Name what a decoded JSON value is, for error messages: ``"the number 5"``, ``"an array"``."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, int) and abs(value) >= _LONG:
+        # json.loads keeps integers exact: 10**309 is an int float() refuses, and
+        # its 310 digits make a poor message. Over 4,300 digits it cannot even be
+        # printed (only Python code makes such ints: json.loads refuses them).
+        if not printable(value):
+            return f"a number of over {sys.get_int_max_str_digits()} digits"
+        return f"a number of {len(str(abs(value)))} digits"
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
     names: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}

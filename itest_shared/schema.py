@@ -28,6 +28,7 @@ from typing import Any, Final
 import attrs
 
 from .formats import (
+    MAX_COUNT,
     RECORD_TYPES,
     RESOURCE_STATES,
     SCHEMA_VERSION,
@@ -95,7 +96,7 @@ _FIELD_SCHEMAS: Final[dict[str, dict[str, dict[str, Any]]]] = {
     },
     "timing_stats": {
         "operation": {"type": "string", "minLength": 1},
-        "count": {"type": "integer", "minimum": 1},
+        "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
         **{
             name: _SECONDS
             for name in ("total", "average", "min", "max", "median", "p95", "p99", "stdev")

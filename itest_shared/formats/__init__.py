@@ -13,16 +13,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, get_args
 
 import attrs
 
 from .. import _checks
-from .._jsonsafe import JsonValue, to_json_safe
+from .._jsonsafe import JsonValue, json_kind, to_json_safe
 from ._envelope import RECORD_TYPES as RECORD_TYPES
 from ._envelope import Record, load, register
 from ._parts import ExceptionInfo, RecordContext, WorktreeInfo
 from ._parts import is_optional as is_optional
+from ._version import SCHEMA_MAJOR_RE as SCHEMA_MAJOR_RE
 from ._version import SCHEMA_VERSION
 from ._version import SCHEMA_VERSION_RE as SCHEMA_VERSION_RE
 from ._version import SUPPORTED_MAJORS as SUPPORTED_MAJORS
@@ -230,11 +231,19 @@ def _check_operation(_: object, attribute: attrs.Attribute[Any], value: object) 
         raise ValueError("operation must be a non-empty str, got ''")
 
 
+#: The largest ``count`` a timing_stats record may hold: more timings than any
+#: run makes, and small enough that readers in other languages (a uint64) and the
+#: report's sums stay exact.
+MAX_COUNT: Final = 2**64
+
+
 def _check_count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"count must be an int >= 1, got {value!r}")
     if value < 1:
         raise ValueError(f"count must be an int >= 1, got {value!r}")
+    if value > MAX_COUNT:
+        raise ValueError(f"count must be an int from 1 to 2**64, got {json_kind(value)}")
 
 
 def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -81,9 +81,14 @@ class Record(AttributeMapping):
     _meta: Envelope
 
     def _init_meta(self, error_info: ExceptionInfo | None = None) -> None:
-        object.__setattr__(
-            self, "_meta", Envelope(new_record_id(), current_producer(), error_info, None)
+        envelope = Envelope(
+            schema_version=SCHEMA_VERSION,
+            record_id=new_record_id(),
+            producer=current_producer(),
+            error_info=error_info,
+            context=None,
         )
+        object.__setattr__(self, "_meta", envelope)
 
     # Mapping protocol (AttributeMapping): the documented keys, read as attributes.
     def _keys(self) -> tuple[str, ...]:
@@ -101,8 +106,18 @@ class Record(AttributeMapping):
 
     @property
     def schema_version(self) -> str:
-        """The schema the record is written in."""
-        return SCHEMA_VERSION
+        """The schema the record was written in.
+
+        ``SCHEMA_VERSION`` for a record made in this process; for a loaded record,
+        the version its JSON form names (a 1.0 record loads as ``"1.0"``, one of a
+        newer minor as, say, ``"1.7"``). Copies (``with_context``, pickling) keep it.
+        ``to_dict()`` always writes ``SCHEMA_VERSION``: what it writes is this
+        release's JSON form of the record, in this release's shape.
+
+        .. versionchanged:: 1.5 A loaded record reports its own version, no longer
+           the version this release writes.
+        """
+        return self._meta.schema_version
 
     @property
     def context(self) -> RecordContext | None:
@@ -134,7 +149,14 @@ class Record(AttributeMapping):
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, JsonValue]:
-        """Return the JSON-safe documented shape plus the envelope."""
+        """Return the JSON-safe documented shape plus the envelope.
+
+        It is written in this release's schema (``"schema_version"`` is
+        ``SCHEMA_VERSION``), also for a loaded record of an older or newer minor:
+        the fields this release does not know were dropped on loading, and the
+        ones it does are written in its shape. ``load_record(record.to_json())``
+        gives back an equal record, which writes the same line again.
+        """
         envelope: dict[str, JsonValue] = {
             "record_type": self.RECORD_TYPE,
             "schema_version": SCHEMA_VERSION,
@@ -158,8 +180,15 @@ class Record(AttributeMapping):
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Pickling (worker queues, xdist) carries the travelling form, the same
-        # as JSON: the live exception stays in its own process.
-        return type(self).from_dict, (self.to_dict(),)
+        # as JSON: the live exception stays in its own process. A copy, not a
+        # rewrite: the version the record was written in goes along.
+        return _unpickle, (type(self), self.to_dict(), self._meta.schema_version)
+
+
+def _unpickle(cls: type[R], data: dict[str, JsonValue], schema_version: str) -> R:
+    record = cls.from_dict(data)
+    object.__setattr__(record, "_meta", record._meta._replace(schema_version=schema_version))
+    return record
 
 
 def register(cls: type[R]) -> type[R]:

@@ -21,13 +21,25 @@ from cattrs.gen import make_dict_structure_fn
 from .._jsonsafe import json_kind
 from ..exceptions import FormatError, SchemaVersionError
 from ._parts import Envelope, ExceptionInfo, RecordContext, WorktreeInfo, is_optional
-from ._version import SCHEMA_VERSION_RE, SUPPORTED_MAJORS
+from ._version import SCHEMA_MAJOR_RE, SCHEMA_VERSION_RE, SUPPORTED_MAJORS
 
 if TYPE_CHECKING:
     from ._envelope import Record
 
 # JSON nesting deeper than this is refused before it reaches the recursive parts.
 _MAX_NESTING = 200
+
+
+def _is_finite(value: float) -> bool:
+    # An int beyond the range of a double is no finite number to JSON readers in
+    # other languages, and one of over 4,300 digits cannot even be written back.
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return False
+        return True
+    return math.isfinite(value)
 
 
 def _check_str(value: object, _: object) -> str:
@@ -41,20 +53,22 @@ def _is_int(value: object) -> bool:
     # Schema's "integer" accepts both; so does this reader. A bool is no number.
     if isinstance(value, float):
         return value.is_integer()
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and _is_finite(value)
 
 
 def _check_int(value: object, _: object) -> int:
     if isinstance(value, (int, float)) and _is_int(value):
         return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"expected a finite integer, got {json_kind(value)}")
     raise TypeError(f"expected an integer, got {json_kind(value)}")
 
 
 def _check_number(value: object, _: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"expected a number, got {json_kind(value)}")
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {value!r}")
+    if not _is_finite(value):
+        raise ValueError(f"expected a finite number, got {json_kind(value)}")
     return value
 
 
@@ -96,7 +110,8 @@ def _converter() -> cattrs.Converter:
         choices = get_args(kind)
         if isinstance(value, str) and value in choices:
             return value
-        raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        got = repr(value) if isinstance(value, str) else json_kind(value)
+        raise ValueError(f"expected one of {', '.join(choices)}, got {got}")
 
     converter.register_structure_hook_func(_is_choice, structure_choice)
     converter.register_structure_hook_func(lambda kind: kind == Any, lambda value, _: value)
@@ -162,32 +177,54 @@ def _parse_object(data: Any) -> dict[str, Any]:
     return data
 
 
-def _check_schema_version(data: dict[str, Any]) -> None:
+def _schema_version(data: dict[str, Any], problems: list[str]) -> str | None:
+    """The record's schema version, or None and a problem; SchemaVersionError for another major.
+
+    Only the leading major is common to the versions of every major (a later one
+    may write ``"2.0.0"``): a major this release does not read is refused as
+    such, before anything else is checked, since nothing else can be.
+    """
     if "schema_version" not in data:
-        raise FormatError("schema_version: required field missing")
+        problems.append("schema_version: required field missing")
+        return None
     version = data["schema_version"]
     if not isinstance(version, str):
-        raise FormatError(f"schema_version: expected a string, got {json_kind(version)}")
-    match = SCHEMA_VERSION_RE.fullmatch(version)
-    if match is None:
-        raise FormatError(f"schema_version: expected 'MAJOR.MINOR', got {version!r}")
-    if int(match.group(1)) not in SUPPORTED_MAJORS:
-        raise SchemaVersionError(version, [str(major) for major in SUPPORTED_MAJORS])
+        problems.append(f"schema_version: expected a string, got {json_kind(version)}")
+        return None
+    supported = [str(major) for major in SUPPORTED_MAJORS]
+    major = SCHEMA_MAJOR_RE.match(version)
+    if major is not None and major.group(1) not in supported:
+        raise SchemaVersionError(version, supported)
+    if SCHEMA_VERSION_RE.fullmatch(version) is None:
+        problems.append(f"schema_version: expected 'MAJOR.MINOR', got {version!r}")
+        return None
+    return version
+
+
+# Said of a record whose type is missing or unknown: its fields have no rules here.
+_UNCHECKED = " (so the record's fields were not checked)"
 
 
 def _record_class(
-    data: dict[str, Any], expected: type[Record] | None, types: Mapping[str, type[Record]]
-) -> type[Record]:
+    data: dict[str, Any],
+    expected: type[Record] | None,
+    types: Mapping[str, type[Record]],
+    problems: list[str],
+) -> type[Record] | None:
+    """The class of the record's own type (None if unknown), with a problem if not ``expected``."""
     if "record_type" not in data:
-        raise FormatError("record_type: required field missing")
+        problems.append(f"record_type: required field missing{_UNCHECKED}")
+        return None
     record_type = data["record_type"]
     cls = types.get(record_type) if isinstance(record_type, str) else None
     if cls is None:
-        raise FormatError(
-            f"record_type: expected one of {', '.join(sorted(types))}, got {record_type!r}"
+        got = repr(record_type) if isinstance(record_type, str) else json_kind(record_type)
+        problems.append(
+            f"record_type: expected one of {', '.join(sorted(types))}, got {got}{_UNCHECKED}"
         )
-    if expected is not None and cls is not expected:
-        raise FormatError(
+    elif expected is not None and cls is not expected:
+        # Its fields are still checked, by the rules of the type it says it is.
+        problems.append(
             f"record_type: expected {expected.RECORD_TYPE!r}, got {record_type!r}"
             " (use itest_shared.load_record to read any record type)"
         )
@@ -282,10 +319,13 @@ def parse_record(
     is the only one accepted.
     """
     obj = _parse_object(data)
-    _check_schema_version(obj)
-    cls = _record_class(obj, expected, types)
-    problems = _envelope_problems(obj)
+    problems: list[str] = []
+    version = _schema_version(obj, problems)
+    cls = _record_class(obj, expected, types, problems)
+    problems += _envelope_problems(obj)
     context = _context(obj, problems)
+    if cls is None:
+        raise FormatError("; ".join(problems))
 
     # The rule for fields: every field a record type has when it first appears
     # (1.0 for the first three types, 1.1 for timing_stats) is required, since
@@ -311,6 +351,13 @@ def parse_record(
     # names every problem; cattrs repeats missing fields, hence the dedupe.
     record, more = _structure(fields, cls)
     problems += more
-    if problems:
+    if problems or version is None:  # (a record without a valid version has a problem)
         raise FormatError("; ".join(dict.fromkeys(problems)))
-    return record, Envelope(obj["record_id"], dict(obj["producer"]), info, context)
+    envelope = Envelope(
+        schema_version=version,
+        record_id=obj["record_id"],
+        producer=dict(obj["producer"]),
+        error_info=info,
+        context=context,
+    )
+    return record, envelope

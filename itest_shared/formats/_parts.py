@@ -183,6 +183,9 @@ class RecordContext:
 class Envelope(NamedTuple):
     """What a record keeps for life besides its fields (see ``Record``)."""
 
+    #: The schema the record was written in: SCHEMA_VERSION for a record made in
+    #: this process, the record's own for a loaded one (``"1.0"``, ``"1.7"``...).
+    schema_version: str
     record_id: str
     producer: dict[str, Any]
     #: The travelling description of an ErrorContext's exception; None otherwise.

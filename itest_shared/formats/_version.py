@@ -17,6 +17,11 @@ SCHEMA_VERSION: Final = "1.1"
 SUPPORTED_MAJORS: Final = (1,)
 
 SCHEMA_VERSION_RE: Final = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
+#: The leading major of any schema version, whatever follows it ("2" of "2.0.0"),
+#: used with ``match``. It is the one part of the version that every major keeps:
+#: a later major may write its versions otherwise, so a record whose major this
+#: release does not read gets SchemaVersionError ("upgrade"), not "malformed".
+SCHEMA_MAJOR_RE: Final = re.compile(r"(0|[1-9][0-9]*)(?:\.|\Z)")
 
 
 @functools.lru_cache(maxsize=1)

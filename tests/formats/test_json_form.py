@@ -179,6 +179,9 @@ def test_an_exception_whose_str_raises_is_still_described() -> None:
         (float("-inf"), {"$type": "float", "value": "-inf"}),
         (Opaque(), {"$type": "tests.strategies.Opaque", "repr": "<Opaque>"}),
         (BrokenRepr(), {"$type": "tests.strategies.BrokenRepr", "repr": "<unrepresentable>"}),
+        pytest.param(
+            10**5000, {"$type": "builtins.int", "repr": "<unrepresentable>"}, id="int-too-long"
+        ),
         (
             {2: "a", None: "b", True: "c", (1, 2): "d"},
             {"2": "a", "null": "b", "true": "c", "(1, 2)": "d"},

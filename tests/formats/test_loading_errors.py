@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from itest_shared import ErrorContext, FormatError, SchemaVersionError, load_record
-from tests.records import make_error_context, make_event, make_resource
+from tests.records import make_error_context, make_event, make_resource, make_stats
 from tests.strategies import json_values, records_with_context
 
 # --- bad input --------------------------------------------------------------------------
@@ -105,3 +105,130 @@ def test_damaged_records_raise_only_format_error(record: Any, data: st.DataObjec
 def test_arbitrary_text_raises_only_format_error(text: str | bytes) -> None:
     with pytest.raises(FormatError):
         load_record(text)
+
+
+# --- values that cannot even be printed, and versions of other majors -------------------
+
+HUGE = 10**10000  # Python refuses to print it (sys.get_int_max_str_digits)
+
+
+@pytest.mark.parametrize("field", ["schema_version", "record_type", "record_id", "producer"])
+def test_a_huge_number_in_the_envelope_is_a_format_error_naming_the_field(field: str) -> None:
+    with pytest.raises(FormatError) as caught:
+        load_record({**valid(), field: HUGE})
+    assert f"{field}: expected" in str(caught.value)
+    assert "a number of over 4300 digits" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (make_resource(), "state"),
+        (make_resource(), "created_at"),
+        (make_event(), "timestamp"),
+        (make_resource(), "producer.pid"),
+    ],
+)
+def test_a_huge_number_in_a_field_is_a_format_error_naming_the_field(
+    record: Any, field: str
+) -> None:
+    data = valid(record)
+    owner, _, key = field.rpartition(".")
+    if owner:
+        data[owner] = {**data[owner], key: HUGE}
+    else:
+        data[field] = HUGE
+    with pytest.raises(
+        FormatError, match=rf"{field}: expected .*, got a number of over 4300 digits"
+    ):
+        load_record(data)
+
+
+@pytest.mark.parametrize(("field", "kind"), [("total", "number"), ("count", "integer")])
+def test_a_number_beyond_the_range_of_a_double_is_no_finite_number(field: str, kind: str) -> None:
+    """json.loads keeps 10**309 exact; readers in other languages cannot hold it."""
+    message = f"{field}: expected a finite {kind}, got a number of 310 digits"
+    with pytest.raises(FormatError, match=message):
+        load_record({**valid(make_stats()), field: 10**309})
+
+
+@pytest.mark.parametrize("version", ["2.0.0", "2", "2.x", "3.1.4", "0.9", "12345678901.0"])
+def test_a_version_of_a_major_this_release_does_not_read_is_a_schema_version_error(
+    version: str,
+) -> None:
+    """Only the leading major is common to every major's versions: the rest may change."""
+    with pytest.raises(SchemaVersionError) as caught:
+        load_record({**valid(), "schema_version": version})
+    assert caught.value.found == version and caught.value.supported == ("1",)
+
+
+@pytest.mark.parametrize(
+    "version", ["1.0.0", "1", "1.01", "01.0", "2abc", "2\n", "", " 1.0", "v2.0"]
+)
+def test_a_version_that_is_not_major_minor_of_a_readable_major_is_a_format_error(
+    version: str,
+) -> None:
+    with pytest.raises(FormatError, match=r"schema_version: expected 'MAJOR\.MINOR'") as caught:
+        load_record({**valid(), "schema_version": version})
+    assert not isinstance(caught.value, SchemaVersionError)
+
+
+# --- every problem, named -------------------------------------------------------------
+
+
+def problems(data: Any) -> list[str]:
+    with pytest.raises(FormatError) as caught:
+        load_record(data)
+    assert not isinstance(caught.value, SchemaVersionError)
+    return str(caught.value).split("; ")
+
+
+def test_a_record_of_nothing_names_every_missing_envelope_key() -> None:
+    assert problems({"bad": 1}) == [
+        "schema_version: required field missing",
+        "record_type: required field missing (so the record's fields were not checked)",
+        "record_id: required field missing",
+        "producer: required field missing",
+    ]
+
+
+def test_envelope_and_field_problems_come_in_one_error() -> None:
+    data = {**valid(), "schema_version": "1", "record_id": 5, "state": "gone"}
+    data["context"] = {"test": 1, "run_id": None, "worktree": None}
+    del data["owner_module"]
+    assert problems(data) == [
+        "schema_version: expected 'MAJOR.MINOR', got '1'",
+        "record_id: expected a non-empty string, got the number 5",
+        "context.test: expected a string or null, got the number 1",
+        "owner_module: required field missing",
+        "state: expected one of active, released, leaked, got 'gone'",
+    ]
+
+
+def test_an_unknown_record_type_is_named_with_the_envelope_problems() -> None:
+    data = {**valid(), "record_type": "coverage", "producer": [], "lines": "x"}
+    found = problems(data)
+    assert found[0].startswith("record_type: expected one of config_change, error_context,")
+    assert found[0].endswith("got 'coverage' (so the record's fields were not checked)")
+    assert found[1:] == ["producer: expected an object, got an array"]
+
+
+def test_a_record_of_another_type_is_still_checked_as_its_own_type() -> None:
+    data = {**valid(), "state": "gone"}
+    assert problems_of(ErrorContext, data) == [
+        "record_type: expected 'error_context', got 'resource'"
+        " (use itest_shared.load_record to read any record type)",
+        "state: expected one of active, released, leaked, got 'gone'",
+    ]
+
+
+def problems_of(cls: Any, data: Any) -> list[str]:
+    with pytest.raises(FormatError) as caught:
+        cls.from_dict(data)
+    return str(caught.value).split("; ")
+
+
+def test_an_unsupported_major_is_refused_alone_whatever_else_is_wrong() -> None:
+    """A record of a major this release does not read cannot be checked at all."""
+    with pytest.raises(SchemaVersionError):
+        load_record({"schema_version": "2.0", "record_id": 5})

@@ -10,8 +10,9 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
-from itest_shared import FormatError, TimingStats, TimingStatsRecord, load_record
+from itest_shared import FormatError, TimingStats, TimingStatsRecord, json_schema, load_record
 from tests.records import DOCUMENTED_FIELDS, make_stats
 
 # --- TimingStatsRecord ---------------------------------------------------------------------
@@ -116,3 +117,18 @@ def test_an_integral_number_is_an_integer_as_in_json_schema() -> None:
     data["producer"] = {**data["producer"], "pid": 4242.0}  # type: ignore[dict-item]
     loaded = load_record(data)
     assert loaded["count"] == 3 and type(loaded["count"]) is int
+
+
+def test_count_is_bounded_by_2_to_the_64_here_in_the_reader_and_in_the_schema() -> None:
+    """The record, load_record (so validate) and the JSON Schema agree with the report's bound."""
+    assert make_stats(count=2**64).count == 2**64
+    with pytest.raises(
+        ValueError,
+        match=r"count must be an int from 1 to 2\*\*64, got the number 18446744073709551617",
+    ):
+        make_stats(count=2**64 + 1)
+    data = make_stats().to_dict() | {"count": 2**64 + 1}
+    with pytest.raises(FormatError, match="count"):
+        load_record(data)
+    assert not Draft202012Validator(json_schema("timing_stats")).is_valid(data)
+    assert Draft202012Validator(json_schema("timing_stats")).is_valid(data | {"count": 2**64})
