@@ -147,25 +147,36 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _record_files(names: Sequence[str]) -> Iterator[Path]:
-    """Each FILE as given; each directory as its *.jsonl files, recursively, sorted."""
+def _record_files(names: Sequence[str]) -> Iterator[tuple[Path, bool]]:
+    """Each FILE as given, and each directory as its *.jsonl entries, recursively, sorted.
+
+    With each, whether a symlink may be followed: for a FILE the user named, yes
+    (as cat does); for an entry found in a directory, which anyone may have put
+    there pointing anywhere, no. Entries that are not regular files are yielded
+    too, so that validate_file names them instead of their being skipped unseen.
+    """
     for name in names:
         path = Path(name)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.jsonl") if p.is_file())
+            found = sorted(p for p in path.rglob("*.jsonl") if p.is_symlink() or not p.is_dir())
             if not found:
                 print(f"{PROG}: warning: no *.jsonl files under {name}", file=sys.stderr)
-            yield from found
+            yield from ((p, False) for p in found)
         else:
-            yield path  # a missing file is reported by validate_file as unreadable
+            yield path, True  # a missing file is reported by validate_file as unreadable
 
 
-def _count_lines(path: Path) -> int:
-    """Lines in ``path``, a last line without its newline included; 0 if unreadable."""
+def _count_lines(path: Path, follow_symlinks: bool) -> int:
+    """Lines in ``path``, a last line without its newline included; 0 if not a readable file."""
+    from .store import open_record_file
+
+    stream = open_record_file(path, follow_symlinks=follow_symlinks)  # never blocks
+    if isinstance(stream, str):
+        return 0
     lines = 0
     last = b"\n"
     try:
-        with open(path, "rb") as stream:
+        with stream:
             while chunk := stream.read(1 << 20):
                 lines += chunk.count(b"\n")
                 last = chunk[-1:]
@@ -190,25 +201,30 @@ def _default_store() -> Path:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
-    from .store import validate_file
+    from .store import Problem, validate_file
 
     # No FILE: the shared store, found as `report` finds it. In a linked worktree
     # `.git` is a file, so the store cannot be named as `.git/itest-shared` there.
     store = None if args.files else _default_store()
     files = lines = bad = unreadable = 0
-    for path in _record_files(args.files or [str(store)]):
+    newer: list[Problem] = []
+    for path, named in _record_files(args.files or [str(store)]):
         files += 1
-        for problem in validate_file(path):
+        for problem in validate_file(path, follow_symlinks=named, newer_types=newer):
             out.write(f"{problem}\n")
             if problem.line == 0:
                 unreadable += 1
             else:
                 bad += 1
-        lines += _count_lines(path)
+        lines += _count_lines(path, named)
+    for note in newer:  # valid forward-compatible data: said, not failed
+        out.write(f"{note.path}:{note.line}: note: {note.reason}\n")
     checked = "checked" if store is None else f"checked in {store}"
     summary = f"{files:,} files, {lines:,} lines {checked}: {bad:,} bad"
     if unreadable:
         summary += f", {unreadable:,} files unreadable"
+    if newer:
+        summary += f", {len(newer):,} records of newer record types not checked"
     print(summary, file=sys.stderr)
     return 1 if bad or unreadable else 0
 

@@ -31,10 +31,13 @@ from ._read import (
     MAX_LINE_BYTES,
     TORN_LAST_LINE,
     Location,
+    NotStrictJSON,
     Problem,
     ReadReport,
+    loads_strict,
     validate_file,
 )
+from ._read import open_record_file as open_record_file
 
 __all__ = [
     "TORN_LAST_LINE",
@@ -99,7 +102,9 @@ def _encode(item: object) -> bytes:
         if "\n" in text or "\r" in text:
             raise ValueError("record line must be one line of JSON; it contains a line break")
         try:
-            value = json.loads(text)
+            value = loads_strict(text)
+        except NotStrictJSON as error:
+            raise ValueError(f"record line is not strict JSON: {error}") from None
         except (ValueError, RecursionError) as error:
             raise ValueError(f"record line is not valid JSON: {error}") from None
         if not isinstance(value, dict):
@@ -134,6 +139,7 @@ class RecordWriter:
     def _start_file(self) -> None:
         # Not opened until the first write: a writer that writes nothing leaves no file.
         self._fd: int | None = None
+        self._size = 0  # bytes this writer has put in its file
         self._pid = os.getpid()
         self._path = self._new_path()
         self.records_written = 0
@@ -164,7 +170,10 @@ class RecordWriter:
                 self._path = self._new_path()
 
     def write(self, record: Record | Mapping[str, Any] | str) -> None:
-        """Append one record (a Record, a JSON-serialisable dict or a JSON line) as one line."""
+        """Append one record (a Record, a JSON-serialisable dict or a JSON line) as one line.
+
+        A write that raises leaves nothing in the file (see :meth:`write_many`).
+        """
         self._append(_encode(record), 1)
 
     def write_many(self, records: Iterable[Record | Mapping[str, Any] | str]) -> int:
@@ -174,6 +183,11 @@ class RecordWriter:
         index and nothing is written. The batch reaches the file in one
         ``os.write``: a writer killed with SIGKILL leaves whole lines of it and at
         most a torn last line that readers skip, never a damaged earlier record.
+        A write that fails part-way (disk full, file size limit) is cut off again
+        before the OSError is raised: none of the batch stays, and a reader
+        passing at that moment may have seen part of it. Should cutting fail
+        too, the error's note says how many records stayed whole, and later
+        writes go to a new file.
         """
         chunks = []
         for index, record in enumerate(records):
@@ -197,14 +211,55 @@ class RecordWriter:
             fd = self._fd
             if fd is None:
                 fd = self._fd = self._open()
-            written = os.write(fd, data)
-            if written < len(data):
-                # A regular-file write returns short only on a signal or a full
-                # disk; carry on from where it stopped, so the line stays whole.
-                view = memoryview(data)[written:]
-                while view:
-                    view = view[os.write(fd, view) :]
+            try:
+                written = os.write(fd, data)
+                if written < len(data):
+                    # A regular-file write returns short only on a signal or a
+                    # full disk; carry on from where it stopped, so the line
+                    # stays whole (or the next call raises: disk still full).
+                    view = memoryview(data)[written:]
+                    while view:
+                        view = view[os.write(fd, view) :]
+            except BaseException as error:
+                # ENOSPC, EFBIG, or a signal handler's exception after a short write.
+                self._take_back(fd, data, count, error)
+                raise
+            self._size += len(data)
             self.records_written += count
+
+    def _take_back(self, fd: int, data: bytes, count: int, error: BaseException) -> None:
+        """Cut what a failed write left at the end of the file (the lock is held).
+
+        Without this, the fragment of a cut-off line would stay, and the next
+        successful write would append its record onto it: a confirmed record
+        made unreadable. ``_size`` is the length before the write (the file is
+        this writer's own), known without a syscall per write. O_APPEND makes
+        the next write go to the new end, leaving no hole.
+        """
+        try:
+            os.ftruncate(fd, self._size)
+        except OSError as cut_error:
+            # The file cannot be repaired: leave it as it is (readers report its
+            # torn last line) and go on in a new file, so no later record lands
+            # on the fragment. Say how many records of the write stayed whole.
+            try:
+                stayed = str(data[: os.fstat(fd).st_size - self._size].count(b"\n"))
+            except OSError:
+                stayed = "an unknown number"
+            os.close(fd)
+            self._fd = None
+            self._size = 0
+            old, self._path = self._path, self._new_path()
+            error.add_note(
+                f"{old}: the write failed part-way and could not be cut off"
+                f" ({cut_error.strerror or cut_error}): {stayed} of its {count} record(s)"
+                " stayed in that file, whole; later writes go to a new file"
+            )
+            return
+        error.add_note(
+            f"{self._path}: none of the {count} record(s) of this write is in the file"
+            " (cut back to its length before the write)"
+        )
 
     def _after_fork_in_child(self) -> None:
         # Another thread of the parent may have held the lock at fork time; it
@@ -271,7 +326,11 @@ class RecordStore:
         return RecordWriter(self.directory, run_id)
 
     def runs(self) -> list[str]:
-        """Return the run ids that have a directory in the store, sorted."""
+        """Return the run ids that have a directory in the store, sorted.
+
+        A symlink to a directory counts as a run here, so that reading it
+        reports it (not followed) instead of skipping it unseen.
+        """
         try:
             entries = list(os.scandir(self.directory / "records"))
         except FileNotFoundError:
@@ -281,16 +340,26 @@ class RecordStore:
         )
 
     def files(self, run_id: str | None = None) -> list[Path]:
-        """Return the record files of one run (or of every run), sorted by run and name."""
+        """Return the record files of one run (or of every run), sorted by run and name.
+
+        Every ``*.jsonl`` entry is listed, whatever it is: the reader opens only
+        regular files and reports the rest (symlinks, FIFOs, directories) as
+        problems, named. A run directory that is a symlink is listed itself, so
+        that it is reported the same way, not followed out of the store.
+        """
         runs = self.runs() if run_id is None else [check_run_id(run_id)]
         paths: list[Path] = []
         for run in runs:
-            try:
-                entries = list(os.scandir(self.directory / "records" / run))
-            except FileNotFoundError:
+            directory = self.directory / "records" / run
+            if directory.is_symlink():
+                paths.append(directory)
                 continue
-            names = sorted(e.name for e in entries if e.name.endswith(_SUFFIX) and e.is_file())
-            paths.extend(self.directory / "records" / run / name for name in names)
+            try:
+                entries = list(os.scandir(directory))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            names = sorted(e.name for e in entries if e.name.endswith(_SUFFIX))
+            paths.extend(directory / name for name in names)
         return paths
 
     def read(self, run_id: str | None = None) -> ReadReport:

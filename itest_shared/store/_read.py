@@ -1,23 +1,33 @@
 """Reading record files line by line: records, torn lines and bad lines reported as ``file:line``.
 
 The reader never raises on bad data and never holds more than one line: a line
-that is not a complete JSON object becomes a :class:`Problem` and is skipped.
+that is not a complete JSON object (strict JSON, RFC 8259: no NaN or Infinity)
+becomes a :class:`Problem` and is skipped. It opens only regular files, without
+following a symlink or blocking on a FIFO; anything else is a Problem, named.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import attrs
 
 from .. import _checks
 from .._jsonsafe import json_kind
 from ..exceptions import FormatError
-from ..formats import load_record
+from ..formats import (
+    RECORD_TYPES,
+    SCHEMA_VERSION,
+    SCHEMA_VERSION_RE,
+    SUPPORTED_MAJORS,
+    load_record,
+)
 
 #: What a reader says of a last line without its newline. Every record a writer
 #: finished ends in ``\n``, so such a line is one whose write never completed.
@@ -80,12 +90,36 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None, bool]]:
                 return
 
 
+class NotStrictJSON(ValueError):
+    """A line that Python's json reads but RFC 8259 does not allow: NaN or an infinity."""
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise NotStrictJSON(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+
+
+# One decoder for every line: json.loads(..., parse_constant=...) would build a
+# new one per call. Python's json reads NaN, Infinity and -Infinity; strict
+# readers in other languages refuse them, so the store does too.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def loads_strict(raw: bytes | str) -> Any:
+    """``json.loads`` refusing NaN and the infinities (NotStrictJSON, a ValueError)."""
+    if isinstance(raw, bytes):
+        # As json.loads does: UTF-8 (or -16/-32 by the first bytes), surrogates kept.
+        raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    return _STRICT_DECODER.decode(raw)
+
+
 def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     """Decode one complete line; return ``(object, "")`` or ``(None, reason)``."""
     if not raw.strip():
         return None, "empty line"
     try:
-        value = json.loads(raw)
+        value = loads_strict(raw)
+    except NotStrictJSON as error:
+        return None, f"not strict JSON: {error}"
     except RecursionError:
         return None, "not valid JSON: nested too deeply"
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
@@ -102,15 +136,66 @@ def _incomplete_reason(raw: bytes | None, complete: bool) -> str:
     return TORN_LAST_LINE
 
 
+# What a path is, when it is not a regular file (a record file is always one).
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+# O_NONBLOCK: opening a FIFO waits for a writer, for ever; with it the open
+# returns at once and fstat names what was opened. O_NOFOLLOW: a symlink in the
+# store could point anywhere (/etc/passwd, records outside the store).
+# O_NOCTTY: a terminal named as a record file must not become ours.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_record_file(path: Path, *, follow_symlinks: bool = False) -> IO[bytes] | str:
+    """Open a regular file for reading, or return why not (a reason for a Problem).
+
+    Never blocks and never raises on what it finds: a symlink (unless
+    ``follow_symlinks``), a FIFO, a device, a directory or a missing file is
+    named in the returned reason. What is checked is what was opened (fstat of
+    the descriptor), so a file swapped after listing cannot get past it.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS | (0 if follow_symlinks else _NOFOLLOW))
+    except OSError as error:
+        # O_NOFOLLOW refuses with ELOOP (EMLINK on FreeBSD); islink tells it
+        # from a loop further up the path.
+        symlink = error.errno in (errno.ELOOP, errno.EMLINK) and os.path.islink(path)
+        if symlink and not follow_symlinks:
+            return "not a regular file: a symbolic link, not followed"
+        return f"cannot read: {error.strerror or error}"
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as error:
+        os.close(fd)
+        return f"cannot read: {error.strerror or error}"
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = _KINDS.get(stat.S_IFMT(mode), f"file type {stat.S_IFMT(mode):o}")
+        return f"not a regular file: {kind}, not read"
+    return os.fdopen(fd, "rb")
+
+
 def read_file_lines(
     path: Path, problems: list[Problem]
 ) -> Iterator[tuple[dict[str, Any], Location]]:
     """Stream the JSON objects of one file; append a Problem for each skipped line."""
-    try:
-        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, in a generator
-    except OSError as error:
-        # A file removed or unreadable between listing and opening: say so, go on.
-        problems.append(Problem(path, 0, f"cannot read: {error.strerror or error}"))
+    # Files come from a store directory that anyone may write to: never follow a
+    # symlink out of it. A file removed between listing and opening is named too.
+    stream = open_record_file(path)
+    if isinstance(stream, str):
+        problems.append(Problem(path, 0, stream))
         return
     with stream:
         for number, raw, complete in _lines(stream):
@@ -164,13 +249,62 @@ class ReadReport(Iterator[tuple[dict[str, Any], Location]]):
         )
 
 
-def validate_file(path: str | os.PathLike[str]) -> Iterator[Problem]:
-    """Check every line of a record file with ``load_record``; yield a Problem per bad line."""
+def validate_file(
+    path: str | os.PathLike[str],
+    *,
+    follow_symlinks: bool = False,
+    newer_types: list[Problem] | None = None,
+) -> Iterator[Problem]:
+    """Check every line of a record file with ``load_record``; yield a Problem per bad line.
+
+    Only a regular file is read: anything else (a FIFO, a device, a directory)
+    is one Problem at line 0, without blocking. A symlink is such a Problem too,
+    unless ``follow_symlinks``: give it for a file a user named, not for one
+    found in a store directory, where a link may point anywhere.
+
+    A record of a type this release does not know, written in a newer minor of a
+    schema major it reads (a 1.5 ``coverage`` record), is valid forward-compatible
+    data (CONTRIBUTING: a minor may add record types): it is not yielded, and is
+    appended to ``newer_types``, if given, so that the caller can say so.
+
+    .. versionchanged:: 1.5 ``follow_symlinks``; symlinks, FIFOs and devices are
+       problems; records of newer-minor types are not (``newer_types``).
+    """
     path = _checks.path(path, "path")
-    try:
-        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, in a generator
-    except OSError as error:
-        yield Problem(path, 0, f"cannot read: {error.strerror or error}")
+    if not isinstance(follow_symlinks, bool):
+        raise TypeError(f"follow_symlinks must be a bool, got {type(follow_symlinks).__name__}")
+    if newer_types is not None and not isinstance(newer_types, list):
+        raise TypeError(f"newer_types must be a list or None, got {type(newer_types).__name__}")
+    return _validate(path, follow_symlinks, newer_types)
+
+
+# (major, minor) of the schema this release writes: it knows every type up to it.
+_WRITTEN = tuple(int(part) for part in SCHEMA_VERSION.split("."))
+
+
+def _newer_type(value: dict[str, Any]) -> str | None:
+    """Why ``value`` is a record of a newer minor's type, or None if it is not one."""
+    record_type, version = value.get("record_type"), value.get("schema_version")
+    if not isinstance(record_type, str) or record_type in RECORD_TYPES:
+        return None
+    match = SCHEMA_VERSION_RE.fullmatch(version) if isinstance(version, str) else None
+    if match is None:
+        return None
+    major, minor = int(match.group(1)), int(match.group(2))
+    if major not in SUPPORTED_MAJORS or (major, minor) <= _WRITTEN:
+        return None
+    return (
+        f"record type {record_type!r} of schema {version} is newer than this release"
+        f" (schema {SCHEMA_VERSION}): not checked"
+    )
+
+
+def _validate(
+    path: Path, follow_symlinks: bool, newer_types: list[Problem] | None
+) -> Iterator[Problem]:
+    stream = open_record_file(path, follow_symlinks=follow_symlinks)
+    if isinstance(stream, str):
+        yield Problem(path, 0, stream)
         return
     with stream:
         for number, raw, complete in _lines(stream):
@@ -180,6 +314,11 @@ def validate_file(path: str | os.PathLike[str]) -> Iterator[Problem]:
             value, reason = parse_line(raw)
             if value is None:
                 yield Problem(path, number, reason)
+                continue
+            newer = _newer_type(value)
+            if newer is not None:
+                if newer_types is not None:
+                    newer_types.append(Problem(path, number, newer))
                 continue
             try:
                 load_record(value)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from itest_shared.cli import main
 from itest_shared.formats import ResourceRecord
-from itest_shared.store import TORN_LAST_LINE, RecordStore
-from tests.cli.support import good_lines, run
+from itest_shared.store import TORN_LAST_LINE, Problem, RecordStore, validate_file
+from tests.cli.support import HANG, good_lines, run
 from tests.stores import config
 
 # --- validate -----------------------------------------------------------------
@@ -165,3 +168,77 @@ def run_captured(*argv: str) -> tuple[int, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(list(argv))
     return status, out.getvalue()
+
+
+def test_validate_names_fifos_and_symlinks_without_blocking(tmp_path: Path) -> None:
+    """A FIFO never blocks validate; a link found in a directory is named, one named is read."""
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text("\n".join(good_lines()) + "\n")
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "link.jsonl").symlink_to(outside)
+    os.mkfifo(store / "pipe.jsonl")
+    os.mkfifo(tmp_path / "named.fifo")
+
+    def validate(*names: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "itest_shared", "validate", *names]
+        # The timeout only stops a hang (the FIFO had no writer): never a speed claim.
+        return subprocess.run(command, capture_output=True, text=True, timeout=HANG)
+
+    walked = validate(str(store))
+    assert walked.returncode == 1
+    assert walked.stdout.splitlines() == [
+        f"{store / 'link.jsonl'}: not a regular file: a symbolic link, not followed",
+        f"{store / 'pipe.jsonl'}: not a regular file: a FIFO (named pipe), not read",
+    ]
+    assert walked.stderr.strip() == "2 files, 0 lines checked: 0 bad, 2 files unreadable"
+    fifo = validate(str(tmp_path / "named.fifo"))
+    assert fifo.returncode == 1
+    assert "a FIFO (named pipe), not read" in fifo.stdout
+    named = validate(str(store / "link.jsonl"))  # the user named it: followed, as cat does
+    assert (named.returncode, named.stdout) == (0, "")
+    assert named.stderr.strip() == "1 files, 2 lines checked: 0 bad"
+
+
+def test_a_record_type_of_a_newer_minor_is_said_not_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 1.5 `coverage` record is forward-compatible data; a 1.0 one, or a bad 1.5 one, is not."""
+    first, _ = good_lines()
+    envelope = {k: v for k, v in json.loads(first).items() if k in ("record_id", "producer")}
+    newer = {"record_type": "coverage", "schema_version": "1.5", **envelope, "lines": 3}
+    unknown_old = newer | {"schema_version": "1.0"}
+    known_bad = json.loads(first) | {"schema_version": "1.5", "created_at": "soon"}
+    later_major = newer | {"schema_version": "2.0"}
+    path = tmp_path / "records.jsonl"
+    rows = [first, newer, unknown_old, known_bad, later_major]
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    status, out, err = run(capsys, "validate", str(path))
+    assert status == 1
+    lines = out.splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        f"{path}:3",
+        f"{path}:4",
+        f"{path}:5",
+        f"{path}:2",
+    ]
+    assert "record_type: expected one of" in lines[0]
+    assert "created_at" in lines[1]
+    assert "unsupported schema_version '2.0'" in lines[2]
+    assert lines[3] == (
+        f"{path}:2: note: record type 'coverage' of schema 1.5 is newer than this release"
+        " (schema 1.1): not checked"
+    )
+    assert err.strip() == (
+        "1 files, 5 lines checked: 3 bad, 1 records of newer record types not checked"
+    )
+    path.write_text(first + "\n" + json.dumps(newer) + "\n")
+    status, out, err = run(capsys, "validate", str(path))
+    assert status == 0
+    assert out.count("note:") == 1
+    seen: list[Problem] = []
+    assert list(validate_file(path, newer_types=seen)) == []
+    assert [(p.line, "coverage" in p.reason) for p in seen] == [(2, True)]
+    assert list(validate_file(path)) == []  # without a list: not yielded either
+    with pytest.raises(TypeError, match="newer_types must be a list or None, got tuple"):
+        validate_file(path, newer_types=())  # type: ignore[arg-type]
