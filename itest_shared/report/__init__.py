@@ -31,7 +31,22 @@ present, lists are sorted (counts descending, then names)::
 A ``timing`` is ``{operation, records, count, total, mean, min, max, worst_p95,
 worst_p99}``: count and total are sums, mean = total / count, min and max the
 extremes; percentiles cannot be merged exactly, so ``worst_p95``/``worst_p99``
-are the highest p95/p99 of any one record.
+are the highest p95/p99 of any one record. A timing_stats record is analysed
+when its count is an integer from 1 to 2**64 and its seconds are finite numbers
+>= 0, and when adding it keeps its operation's summed total under half the
+largest float; otherwise it is a problem that names the field.
+
+The schema major is read first: a record of a major this release does not read
+is counted by version and major (``not_analysed.unknown_major``) whatever the
+shape of its other fields. A record type this release does not know, of a major
+it reads (a newer minor's type), is counted by type (``unknown_type``): valid
+data, not a problem.
+
+The JSON document holds the records' strings exactly (JSON escapes control
+characters and lone surrogates). The markdown shows every string from a record
+inert: characters a terminal acts on (C0, C1, DEL, format characters such as
+bidi overrides, lone surrogates) as Python escapes (``\\x1b``, ``\\u202e``), markup
+characters backslash-escaped, identifiers in code spans that no backtick closes.
 
 .. versionadded:: 1.2
 """

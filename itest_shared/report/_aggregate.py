@@ -40,6 +40,8 @@ class ReportAggregator:
         #: Skipped lines and malformed records: how many, and the first few.
         self.problem_count = 0
         self.problems: list[Problem] = []
+        #: Each operation's summed timing total over every worktree: kept finite.
+        self.timing_totals: dict[str, float] = {}
 
     def _stats(self, path: str | None) -> WorktreeStats:
         stats = self.worktrees.get(path)
@@ -56,37 +58,44 @@ class ReportAggregator:
     def add(
         self, record: Mapping[str, Any], location: Location | None = None, run: str = ""
     ) -> None:
-        """Count one record read at ``location`` in ``run``; a malformed one becomes a problem."""
+        """Count one record read at ``location`` in ``run``; a malformed one becomes a problem.
+
+        The schema major is read first: a later major may give any field a new
+        shape, so its records are counted by version and major, never malformed.
+        """
         self.records += 1
+        raw_version = record.get("schema_version")
+        version = raw_version if isinstance(raw_version, str) else ""
+        major = _major(version)
+        record_type = record.get("record_type")
+        type_key = record_type if isinstance(record_type, str) else "(invalid)"
+        context_error = None
         try:
             path, branch, test = split_context(record)
         except Malformed as error:
             # Which worktree it came from is unknown: it goes with the records without one.
-            self._malformed(self._stats(None), "(invalid)", error, location, run)
-            return
+            path, branch, test = None, None, None
+            context_error = error
         stats = self._stats(path)
         if branch is not None:
             stats.branches[branch] += 1
-        record_type = record.get("record_type")
-        if not isinstance(record_type, str):
-            problem = Malformed(f"record_type: expected a string, got {json_kind(record_type)}")
-            self._malformed(stats, "(invalid)", problem, location, run)
+        if major is None:
+            problem = Malformed(f"schema_version: expected 'MAJOR.MINOR', got {raw_version!r}")
+            self._malformed(stats, type_key, problem, location, run)
             return
-        version = record.get("schema_version")
-        major = _major(version) if isinstance(version, str) else None
-        if major is None or not isinstance(version, str):
-            problem = Malformed(f"schema_version: expected 'MAJOR.MINOR', got {version!r}")
-            self._malformed(stats, record_type, problem, location, run)
-            return
-        stats.records += 1
-        stats.by_type[record_type] += 1
-        stats.runs.add(run)
-        stats.schema_versions[version] += 1
-        stats.majors[major] += 1
         if major not in ANALYSED_MAJORS:
-            # A later major may move any field: count it, read nothing else.
+            # A later major may move or reshape any field: count it, read nothing else.
+            self._count(stats, type_key, run, version, major)
             stats.unknown_major += 1
             return
+        if context_error is not None:
+            self._malformed(stats, type_key, context_error, location, run)
+            return
+        if not isinstance(record_type, str):
+            problem = Malformed(f"record_type: expected a string, got {json_kind(record_type)}")
+            self._malformed(stats, type_key, problem, location, run)
+            return
+        self._count(stats, record_type, run, version, major)
         try:
             producer = record.get("producer")
             if not isinstance(producer, dict):
@@ -95,7 +104,7 @@ class ReportAggregator:
             # A later minor may add record types: not errors, but nothing to analyse.
             known_type = record_type in ANALYSED_TYPES
             if known_type:
-                stats.analyse(record_type, record)
+                stats.analyse(record_type, record, self.timing_totals)
         except Malformed as error:
             stats.malformed += 1
             self._problem(location, f"malformed {record_type} record, not analysed: {error}")
@@ -104,6 +113,14 @@ class ReportAggregator:
         stats.package_versions[package_version] += 1
         if test is not None:
             stats.tests.add(test)
+
+    @staticmethod
+    def _count(stats: WorktreeStats, record_type: str, run: str, version: str, major: int) -> None:
+        stats.records += 1
+        stats.by_type[record_type] += 1
+        stats.runs.add(run)
+        stats.schema_versions[version] += 1
+        stats.majors[major] += 1
 
     def _malformed(
         self,

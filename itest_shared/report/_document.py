@@ -20,6 +20,7 @@ from ._stats import (
     WorktreeStats,
     ranked,
 )
+from ._text import printable
 
 if TYPE_CHECKING:
     from ._aggregate import ReportAggregator
@@ -130,8 +131,11 @@ def make_document(
             key for key in order if _matches(worktree, key, labels[key], aggregator.worktrees[key])
         ]
         if not kept:
+            # The message goes to a terminal: labels and paths come from records.
             seen = "; ".join(
-                labels[key] if key is None or labels[key] == key else f"{labels[key]} ({key})"
+                printable(labels[key])
+                if key is None or labels[key] == key
+                else f"{printable(labels[key])} ({printable(key)})"
                 for key in order
             )
             raise ReportError(f"no worktree matches {worktree!r}; worktrees seen: {seen or 'none'}")

@@ -8,30 +8,38 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ._stats import ranked
+from ._text import markdown_code, markdown_text
 
 # --- markdown -----------------------------------------------------------------
+#
+# Every string from a record (paths, branches, module names, operations, error
+# types, versions, reasons) goes through _text or _code before it reaches the
+# markdown: anyone can write a record, and the markdown goes to terminals and to
+# HTML renderers (see _text.py). Numbers and the report's own markup go as they are.
 
 
-def _cell(value: object) -> str:
-    # A '|' or a line break in a module name would split the table.
-    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+def _text(value: object) -> str:
+    return markdown_text(str(value))
 
 
-def _code(value: object) -> str:
-    return f"`{_cell(value)}`" if value != "" else "``"
+def _code(value: object, *, in_table: bool = True) -> str:
+    return markdown_code(str(value), in_table=in_table)
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric: bool) -> list[str]:
+    """A table of cells already in markdown (escaped by the caller) or numbers."""
     align = "---:" if numeric else "---"
     lines = [
-        "| " + " | ".join(_cell(h) for h in header) + " |",
+        "| " + " | ".join(header) + " |",
         "|" + "---|" + f"{align}|" * (len(header) - 1),
     ]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
     return lines
 
 
 def _seconds(value: float) -> str:
+    if value >= 1e6:
+        return f"{value:.4g} s"  # not 300 digits for a 1e300 s timing
     if value >= 1 or value == 0:
         return f"{value:.3f} s"
     if value >= 1e-3:
@@ -52,42 +60,45 @@ def _side_by_side(
         totals.update(counts)
     if not totals:
         return ["_none_"]
-    header = [title, *(worktree["label"] for worktree in worktrees)]
+    header = [title, *(_text(worktree["label"]) for worktree in worktrees)]
     keys = sorted(totals) if by_name else [key for key, _ in ranked(totals)]
     rows = [[key, *(counts.get(key, 0) for counts in per_worktree)] for key in keys]
     return _table(header, rows, numeric=True)
 
 
 def _boundaries(worktree: Mapping[str, Any]) -> dict[str, int]:
-    return {
-        f"{b['source']} -> {b['target']}": b["count"] for b in worktree["errors"]["by_boundary"]
-    }
+    by_boundary = worktree["errors"]["by_boundary"]
+    return {f"{_text(b['source'])} -> {_text(b['target'])}": b["count"] for b in by_boundary}
 
 
 def _leaks(worktree: Mapping[str, Any]) -> dict[str, int]:
     by_owner = worktree["leaked_resources"]["by_owner"]
-    return {f"{leak['owner_module']} ({leak['resource_type']})": leak["count"] for leak in by_owner}
+    return {
+        f"{_text(leak['owner_module'])} ({_text(leak['resource_type'])})": leak["count"]
+        for leak in by_owner
+    }
 
 
 def _configs(worktree: Mapping[str, Any]) -> dict[str, int]:
     return {
-        change["config_path"]: change["count"] for change in worktree["config_changes"]["by_path"]
+        _text(change["config_path"]): change["count"]
+        for change in worktree["config_changes"]["by_path"]
     }
 
 
 def _versions(worktree: Mapping[str, Any]) -> dict[str, int]:
-    counts = {f"package {v}": n for v, n in worktree["package_versions"].items()}
-    counts.update({f"schema {v}": n for v, n in worktree["schema_versions"].items()})
+    counts = {f"package {_text(v)}": n for v, n in worktree["package_versions"].items()}
+    counts.update({f"schema {_text(v)}": n for v, n in worktree["schema_versions"].items()})
     return counts
 
 
 def _overview(worktrees: Sequence[Mapping[str, Any]]) -> list[str]:
-    header = ["", *(worktree["label"] for worktree in worktrees)]
+    header = ["", *(_text(worktree["label"]) for worktree in worktrees)]
     types = sorted({t for worktree in worktrees for t in worktree["records_by_type"]})
     rows: list[list[object]] = [
         ["path", *(_code(w["path"]) if w["path"] else "—" for w in worktrees)]
     ]
-    rows += [[t, *(w["records_by_type"].get(t, 0) for w in worktrees)] for t in types]
+    rows += [[_text(t), *(w["records_by_type"].get(t, 0) for w in worktrees)] for t in types]
     rows.append(["**records**", *(w["records"] for w in worktrees)])
     for reason in ("malformed", "unknown_major", "unknown_type"):
         if any(w["not_analysed"][reason] for w in worktrees):
@@ -115,7 +126,8 @@ def _top_errors(worktrees: Sequence[Mapping[str, Any]]) -> list[str]:
         ]
         for rank in range(depth)
     ]
-    return _table(["#", *(worktree["label"] for worktree in worktrees)], rows, numeric=False)
+    header = ["#", *(_text(worktree["label"]) for worktree in worktrees)]
+    return _table(header, rows, numeric=False)
 
 
 def _timing_rows(document: Mapping[str, Any]) -> list[str]:
@@ -136,7 +148,7 @@ def _timing_rows(document: Mapping[str, Any]) -> list[str]:
     for merged in document["timings"]:
         operation = merged["operation"]
         entries = [
-            (worktree["label"], timing)
+            (_text(worktree["label"]), timing)
             for worktree in document["worktrees"]
             for timing in worktree["timings"]
             if timing["operation"] == operation
@@ -166,19 +178,24 @@ def render_json(document: Mapping[str, Any]) -> str:
 
 
 def render_markdown(document: Mapping[str, Any]) -> str:
-    """Return the report document as markdown, one column per worktree in every table."""
+    """Return the report document as markdown, one column per worktree in every table.
+
+    Every string from a record is inert in it: on a terminal, and when the
+    markdown is rendered to HTML (no tag, entity, link or emphasis can form).
+    """
     worktrees = document["worktrees"]
     runs = document["runs"]
     out = ["# itest-shared report", ""]
     out.append(
-        f"Store: {_code(document['store'])} · runs: {', '.join(runs) if runs else 'none'}"
+        f"Store: {_code(document['store'], in_table=False)}"
+        f" · runs: {_text(', '.join(runs)) if runs else 'none'}"
         f" · records: {document['records']:,} · worktrees: {len(worktrees)}"
     )
     out.append("")
     for warning in document["warnings"]:
-        out += [f"> **WARNING:** {warning}", ""]
+        out += [f"> **WARNING:** {_text(warning)}", ""]
     if document["records"] == 0:
-        out += [f"no records in {document['store']}", ""]
+        out += [f"no records in {_text(document['store'])}", ""]
     else:
         out += ["## Records by type", "", *_overview(worktrees), ""]
         out += ["## Errors by module boundary", ""]
@@ -212,6 +229,6 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         out.append("")
         for problem in shown:
             where = f"{problem['path']}:{problem['line']}" if problem["line"] else problem["path"]
-            out.append(f"- {_code(where)}: {_cell(problem['reason'])}")
+            out.append(f"- {_code(where, in_table=False)}: {_text(problem['reason'])}")
         out.append("")
     return "\n".join(out)

@@ -6,6 +6,7 @@ A leaf of ``report``: the aggregator fills these, the document reads them.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, TypeVar
@@ -13,7 +14,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from .._jsonsafe import json_kind
-from ..formats import RESOURCE_STATES
+from ..formats import MAX_COUNT, RESOURCE_STATES
 
 K = TypeVar("K", bound=Hashable)
 
@@ -29,6 +30,12 @@ NO_WORKTREE: Final = "(no worktree)"
 ANALYSED_MAJORS: Final = (1,)
 MAX_PROBLEMS_SHOWN: Final = 20
 TOP_ERROR_TYPES: Final = 5
+#: Largest ``count`` of one timing_stats record. No loop runs 2**64 times; the bound
+#: keeps merged counts printable (Python refuses str() of an int over 4,300 digits).
+#: Ceiling of one operation's summed ``total`` over everything read. Half the largest
+#: float: every value is >= 0, so any subset summed in any order (per worktree, the
+#: worktrees shown) stays finite, and so does the mean.
+MAX_TOTAL: Final = sys.float_info.max / 2
 
 
 class ReportError(ValueError):
@@ -46,12 +53,30 @@ def check_str(record: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def check_number(record: Mapping[str, Any], name: str) -> float:
+def _number_kind(value: object) -> str:
+    # json.loads keeps integers exact: 10**309 is an int float() refuses, and its
+    # 310 digits make a poor message.
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a number of {len(str(abs(value)))} digits"
+    return json_kind(value)
+
+
+def check_seconds(record: Mapping[str, Any], name: str) -> float:
+    """A finite number >= 0 (the record classes' rule for seconds), as a float."""
     value = record.get(name)
-    # json.loads accepts NaN and Infinity; a merged statistic must not.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise Malformed(f"{name}: expected a finite number, got {json_kind(value)}")
-    return float(value)
+    rule = f"{name}: expected a finite number >= 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Malformed(f"{rule}, got {json_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise Malformed(
+            f"{rule}, got a number beyond the float range ({_number_kind(value)})"
+        ) from None
+    # json.loads gives inf for 1e309 (and accepts NaN); a merged statistic must not.
+    if not math.isfinite(number) or number < 0:
+        raise Malformed(f"{rule}, got {_number_kind(value)}")
+    return number
 
 
 @attrs.define
@@ -94,17 +119,17 @@ class TimingTotals:
 def _timing_of(record: Mapping[str, Any]) -> tuple[str, TimingTotals]:
     operation = check_str(record, "operation")
     count = record.get("count")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise Malformed(f"count: expected an integer >= 1, got {json_kind(count)}")
-    number = check_number
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise Malformed(f"count: expected an integer from 1 to 2**64, got {_number_kind(count)}")
+    seconds = check_seconds
     return operation, TimingTotals(
         1,
         count,
-        number(record, "total"),
-        number(record, "min"),
-        number(record, "max"),
-        number(record, "p95"),
-        number(record, "p99"),
+        seconds(record, "total"),
+        seconds(record, "min"),
+        seconds(record, "max"),
+        seconds(record, "p95"),
+        seconds(record, "p99"),
     )
 
 
@@ -135,8 +160,14 @@ class WorktreeStats:
         """The branch most of this worktree's records were written on (it can change)."""
         return self.branches.most_common(1)[0][0] if self.branches else None
 
-    def analyse(self, record_type: str, record: Mapping[str, Any]) -> None:
-        """Count one record of a known type and major; raise Malformed before changing anything."""
+    def analyse(
+        self, record_type: str, record: Mapping[str, Any], totals: dict[str, float]
+    ) -> None:
+        """Count one record of a known type and major; raise Malformed before changing anything.
+
+        ``totals`` is each operation's summed ``total`` over every worktree read so
+        far; a timing_stats record that would take it past MAX_TOTAL is refused.
+        """
         if record_type == "error_context":
             source = check_str(record, "source_module")
             target = check_str(record, "target_module")
@@ -156,12 +187,19 @@ class WorktreeStats:
         elif record_type == "config_change":
             self.config_paths[check_str(record, "config_path")] += 1
         elif record_type == "timing_stats":
-            operation, totals = _timing_of(record)
+            operation, timing = _timing_of(record)
+            total = totals.get(operation, 0.0) + timing.total
+            if total > MAX_TOTAL:
+                raise Malformed(
+                    f"total: the totals of operation {operation!r} would add up to more than"
+                    f" {MAX_TOTAL:.3g} s, beyond what a float can sum"
+                )
+            totals[operation] = total
             known = self.timings.get(operation)
             if known is None:
-                self.timings[operation] = totals
+                self.timings[operation] = timing
             else:
-                known.merge(totals)
+                known.merge(timing)
 
 
 #: The record types ``analyse`` counts. Not formats.RECORD_TYPES: a type that

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from itest_shared.store import TORN_LAST_LINE, RecordStore
-from tests.cli.support import run
+from tests.cli.support import HANG, run
 from tests.stores import FEATURE, config
 
 # --- report -------------------------------------------------------------------
@@ -105,3 +108,26 @@ def test_report_defaults_to_the_shared_directory(
     assert document["store"] == str(shared_directory())
     paths = document["worktrees"][0]["config_changes"]["by_path"]
     assert paths == [{"config_path": "from_default", "count": 1}]
+
+
+def test_report_of_hostile_strings_on_a_strict_utf8_stdout(tmp_path: Path) -> None:
+    """A lone surrogate or an ESC in a record reaches neither a strict stdout nor the terminal."""
+    with RecordStore(tmp_path).writer("r") as writer:
+        writer.write(config("a\ud800b\x1b]0;title\x07", worktree="/w/\udcff", branch="b\u202e"))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    for form in ("markdown", "json"):
+        done = subprocess.run(
+            [sys.executable, "-m", "itest_shared", "report", str(tmp_path), "--format", form],
+            capture_output=True,
+            env=env,
+            timeout=HANG,
+        )
+        assert (done.returncode, done.stderr) == (0, b""), done.stderr.decode(errors="replace")
+        out = done.stdout.decode("utf-8")  # strict
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+        if form == "json":
+            paths = json.loads(out)["worktrees"][0]["config_changes"]["by_path"]
+            assert paths[0]["config_path"] == "a\ud800b\x1b]0;title\x07"  # the data, exact
+        else:
+            # Shown as escapes, in markdown: a backslash is itself escaped there.
+            assert "a\\\\ud800b\\\\x1b\\]0;title\\\\x07" in out
