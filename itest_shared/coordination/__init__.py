@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from ._files import read_json_object, write_json_atomic
 from ._git import WorktreeInfo, clear_git_cache, current_worktree, shared_directory
 from ._lock import (
     DEFAULT_LOCK_TIMEOUT,
@@ -29,7 +30,6 @@ from ._lock import (
     check_directory,
     safe_name,
     worktree_lock,
-    write_json_atomic,
 )
 
 __all__ = [
@@ -69,12 +69,10 @@ def _lock_for(name: str, timeout: float | None, directory: Path | None) -> Workt
 
 def _read_cached(path: Path, name: str) -> tuple[bool, Any]:
     """Return ``(True, value)`` if ``path`` holds a value for ``name``, else ``(False, None)``."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, or torn by a crash: compute it again
-        return False, None
+    # Missing, torn by a crash, or not strict JSON: not computed yet, compute it again.
+    data = read_json_object(path)
     if (
-        not isinstance(data, dict)
+        data is None
         or data.get("format") != _FORMAT
         or data.get("name") != name
         or "value" not in data

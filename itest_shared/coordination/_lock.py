@@ -5,41 +5,38 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import math
 import os
 import re
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeGuard, TypeVar
 
 import attrs
-from filelock import FileLock, Timeout
 
 from .. import _checks
+from ._files import read_json_object, write_json_atomic
 from ._git import current_worktree, shared_directory
-
-if TYPE_CHECKING:
-    from filelock import FileLock
+from ._queue import Ticket, lock_file_by, unlock_file
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Timeout of :func:`worktree_lock` when none is given, in seconds.
 DEFAULT_LOCK_TIMEOUT = 30.0
-# The waiting process polls the lock file; 50 ms (filelock's default) makes a
-# busy lock hand over 10x slower than it needs to, 5 ms costs nothing measurable.
-_POLL_INTERVAL = 0.005
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # Long enough to read the name in a directory listing, short enough that the
 # file name stays far below every file system's 255-byte limit.
 _MAX_READABLE = 80
+# A holder field is shown in an error message: enough for any real path.
+_MAX_SHOWN = 300
+# Our holder files are a few hundred bytes; a bigger one is not ours.
+_MAX_HOLDER_BYTES = 64 * 1024
 
 
 class WorktreeLockTimeout(TimeoutError):
@@ -71,24 +68,45 @@ class WorktreeLockTimeout(TimeoutError):
 
 
 def _describe_holder(holder: Mapping[str, Any] | None, now: float) -> str:
+    # The holder file is written by whoever holds the lock, or by anyone with
+    # write access to the folder: every field may be any JSON value.
     if holder is None:
         return "holder unknown (no readable holder file)"
-    since = holder.get("since")
-    when = "at an unknown time"
-    if isinstance(since, int | float) and not isinstance(since, bool):
-        readable = datetime.fromtimestamp(since).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-        when = f"since {readable} ({max(0.0, now - since):.1f} s ago)"
+    when = _describe_since(holder.get("since"), now)
     branch = holder.get("branch")
     pid = holder.get("pid")
-    if holder.get("hostname") == socket.gethostname() and isinstance(pid, int) and not _alive(pid):
+    if holder.get("hostname") == socket.gethostname() and _is_pid(pid) and not _alive(pid):
         # The OS freed the dead process's lock; a new holder has not yet written its file.
         when += ", but that process is no longer running (stale holder file)"
     return (
-        f"held by pid {holder.get('pid')} (thread {holder.get('thread')!s}) "
-        f"on host {holder.get('hostname')} in worktree {holder.get('worktree')}"
-        + (f" (branch {branch})" if branch else "")
+        f"held by pid {_shown(pid)} (thread {_shown(holder.get('thread'))}) "
+        f"on host {_shown(holder.get('hostname'))} in worktree {_shown(holder.get('worktree'))}"
+        + (f" (branch {_shown(branch)})" if branch else "")
         + f" {when}"
     )
+
+
+def _describe_since(since: object, now: float) -> str:
+    if isinstance(since, int | float) and not isinstance(since, bool):
+        try:
+            readable = datetime.fromtimestamp(since).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+            return f"since {readable} ({max(0.0, now - since):.1f} s ago)"
+        except (ValueError, OverflowError, OSError):  # NaN, or no date this platform can show
+            pass
+    return "at an unknown time"
+
+
+def _is_pid(value: object) -> TypeGuard[int]:
+    # os.kill(0 or -1, ...) means a process group or every process; pid_t is 32 bits.
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
+
+
+def _shown(value: object) -> str:
+    """``value`` as text that cannot drive a terminal: control and bidi characters escaped."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[:_MAX_SHOWN] + "..."
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _alive(pid: int) -> bool:
@@ -129,39 +147,22 @@ def check_directory(directory: object) -> Path | None:
     return None if directory is None else directory.absolute()
 
 
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write ``data`` as JSON so that readers see the old file or the whole new one."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(data, stream)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def read_holder(holder_path: Path) -> dict[str, Any] | None:
     """Return the holder record next to a lock, or ``None`` if missing or unreadable."""
-    try:
-        data = json.loads(holder_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(holder_path, _MAX_HOLDER_BYTES)
 
 
 @attrs.define
 class _PathState:
     """What this process knows about one lock file: which thread holds it, how deep."""
 
-    # Threads of one process queue here rather than on the file: one thread per
-    # process polls the file, and filelock's per-object re-entrancy can never
-    # let two of our threads in at once.
+    # Threads of one process queue here rather than on the files: one thread per
+    # process waits in the host queue, whose tickets are per process.
     mutex: threading.Lock = attrs.field(factory=threading.Lock)
     owner: int | None = None
     depth: int = 0
-    file_lock: FileLock | None = None
+    # While held: our place in the host queue and the locked lock file's fd.
+    held: tuple[Ticket, int] | None = None
 
 
 _registry_lock = threading.Lock()
@@ -192,7 +193,9 @@ class WorktreeLock:
 
     Use it as a context manager or decorator. It is re-entrant within one thread;
     other threads, processes and worktrees wait up to ``timeout`` seconds and then
-    raise :class:`WorktreeLockTimeout` naming the holder.
+    raise :class:`WorktreeLockTimeout` naming the holder. The processes of one
+    host are served first come, first served, and stay excluded even if the
+    lock file or its folder is deleted while held (see ``_queue``).
     """
 
     def __init__(
@@ -241,23 +244,32 @@ class WorktreeLock:
         if not state.mutex.acquire(timeout=wait):
             raise self._timed_out(lock_path)
         try:
-            remaining = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
-            # A new object per hold: filelock objects are re-entrant and count per
-            # thread, and the mutex above already serialises this process's threads.
-            file_lock = FileLock(lock_path, timeout=remaining, poll_interval=_POLL_INTERVAL)
-            try:
-                file_lock.acquire()
-            except Timeout:
-                raise self._timed_out(lock_path) from None
-            try:
-                self._write_holder(lock_path)
-            except BaseException:
-                file_lock.release()
-                raise
+            held = self._take(lock_path, deadline)
         except BaseException:
             state.mutex.release()
             raise
-        state.owner, state.depth, state.file_lock = me, 1, file_lock
+        state.owner, state.depth, state.held = me, 1, held
+
+    def _take(self, lock_path: Path, deadline: float | None) -> tuple[Ticket, int]:
+        # First our turn in the host queue (fair, and out of reach of a cleanup
+        # of the shared folder), then the lock file itself (for processes on
+        # other hosts or in containers that share the folder but not /tmp).
+        ticket = Ticket.take(lock_path, deadline)
+        if ticket is None:
+            raise self._timed_out(lock_path)
+        try:
+            fd = lock_file_by(lock_path, deadline)
+            if fd is None:
+                raise self._timed_out(lock_path)
+            try:
+                self._write_holder(lock_path)
+            except BaseException:
+                unlock_file(fd)
+                raise
+        except BaseException:
+            ticket.leave()
+            raise
+        return ticket, fd
 
     def release(self) -> None:
         """Release one level of the calling thread's hold; the last level frees the lock."""
@@ -268,15 +280,19 @@ class WorktreeLock:
         state.depth -= 1
         if state.depth:
             return
-        file_lock, state.file_lock, state.owner = state.file_lock, None, None
+        held, state.held, state.owner = state.held, None, None
         try:
             # Remove the holder file while still holding, so it never describes the next holder.
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._holder_path(lock_path))
         finally:
             try:
-                if file_lock is not None:
-                    file_lock.release()
+                if held is not None:
+                    ticket, fd = held
+                    try:
+                        unlock_file(fd)
+                    finally:
+                        ticket.leave()
             finally:
                 state.mutex.release()
 

@@ -34,6 +34,29 @@ if mode == "count":
             stream.write(str(value + 1))
         if with_lock:
             lock.release()
+elif mode == "try":  # print whether the lock was free within the timeout
+    from itest_shared.coordination import WorktreeLockTimeout
+    try:
+        with worktree_lock(args[0], timeout=float(args[1])):
+            print("acquired")
+    except WorktreeLockTimeout:
+        print("timed out")
+elif mode == "turns":  # take the lock (default timeout) n times; print each wait
+    from itest_shared.coordination import WorktreeLockTimeout
+    spans = []
+    for _ in range(int(args[1])):
+        requested = time.monotonic()  # one clock for every process of the host
+        try:
+            lock = worktree_lock(args[0])
+            lock.acquire()
+        except WorktreeLockTimeout:
+            spans.append([requested, None, None])
+            continue
+        granted = time.monotonic()
+        time.sleep(0.0005)
+        spans.append([requested, granted, time.monotonic()])
+        lock.release()
+    print(json.dumps(spans))
 elif mode == "hold":
     with worktree_lock(args[0], timeout=60):
         open(args[1], "w").close()
