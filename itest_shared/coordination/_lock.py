@@ -196,6 +196,9 @@ class WorktreeLock:
     raise :class:`WorktreeLockTimeout` naming the holder. The processes of one
     host are served first come, first served, and stay excluded even if the
     lock file or its folder is deleted while held (see ``_queue``).
+
+    .. versionchanged:: 1.5 a fair queue under ``/tmp/itest-shared-<uid>/``;
+       exclusive even when the lock file is deleted while held.
     """
 
     def __init__(

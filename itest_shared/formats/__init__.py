@@ -233,7 +233,7 @@ def _check_operation(_: object, attribute: attrs.Attribute[Any], value: object) 
 
 #: The largest ``count`` a timing_stats record may hold: more timings than any
 #: run makes, and small enough that readers in other languages (a uint64) and the
-#: report's sums stay exact.
+#: report's sums stay exact. (1.5)
 MAX_COUNT: Final = 2**64
 
 
