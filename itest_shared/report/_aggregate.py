@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .._jsonsafe import json_kind
-from ..formats import SCHEMA_VERSION_RE
+from ..formats import SCHEMA_MAJOR_RE, SCHEMA_VERSION_RE
 from ..store import Location, Problem, ReadReport
 from ._document import make_document
 from ._stats import (
@@ -26,9 +26,19 @@ from ._stats import (
 # store of garbage versions cannot grow it.
 @functools.lru_cache(maxsize=256)
 def _major(version: str) -> int | None:
-    """``"1.0"`` -> 1; None for what is not ``MAJOR.MINOR``."""
+    """``"1.0"`` -> 1; a later major's version of any form (``"2.0.0"``) -> 2; else None.
+
+    As the reader does: only the leading major is common to every major's
+    versions, so one this report does not analyse is counted whatever follows.
+    """
     match = SCHEMA_VERSION_RE.fullmatch(version)
-    return None if match is None else int(match.group(1))
+    if match is not None:
+        return int(match.group(1))
+    lead = SCHEMA_MAJOR_RE.match(version)
+    if lead is None or len(lead.group(1)) > 9:  # no major, or none a count can hold
+        return None
+    major = int(lead.group(1))
+    return None if major in ANALYSED_MAJORS else major
 
 
 class ReportAggregator:

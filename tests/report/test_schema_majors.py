@@ -90,3 +90,16 @@ def test_a_new_type_of_a_later_minor_is_counted_not_a_problem(tmp_path: Path) ->
     assert main["not_analysed"] == {"malformed": 0, "unknown_major": 0, "unknown_type": 1}
     assert main["schema_versions"] == {"1.1": 1, "1.5": 1}
     assert main["package_versions"] == {"1.2.0": 2}
+
+
+def test_a_later_major_is_counted_whatever_form_its_version_takes() -> None:
+    """'2.0.0' is major 2, as the reader says (SchemaVersionError); '1.0.0' is malformed."""
+    document = report_of(
+        record("config_change", version="2.0.0"), record("resource", version="1.0.0")
+    )
+    (worktree,) = document["worktrees"]
+    assert worktree["schema_majors"] == [2]
+    assert worktree["schema_versions"] == {"2.0.0": 1}
+    assert worktree["not_analysed"]["unknown_major"] == 1
+    assert worktree["not_analysed"]["malformed"] == 1
+    assert "schema_version: expected 'MAJOR.MINOR', got '1.0.0'" in str(document["problems"])
