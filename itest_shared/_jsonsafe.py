@@ -24,6 +24,9 @@ them. The rules, documented in the README ("What non-JSON values become"):
 
 So converting what this module returned gives it back unchanged, and a record
 loaded and written again is the same line.
+
+The other way, :func:`loads_strict` reads JSON as RFC 8259 defines it (no NaN or
+Infinity), for the store and the shared files alike.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import Any, NoReturn, TypeAlias
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 
@@ -162,6 +165,40 @@ def printable(value: int | float) -> bool:
     except ValueError:
         return False
     return True
+
+
+class NotStrictJSON(ValueError):
+    """Text that Python's json reads but RFC 8259 does not allow: NaN or an infinity."""
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise NotStrictJSON(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise NotStrictJSON(f"{text} is out of the range of a double")
+    return value
+
+
+# One decoder each: json.loads(..., parse_constant=...) would build a new one
+# per call. Python's json reads NaN, Infinity and -Infinity; strict readers in
+# other languages refuse them, and so do the store and the shared files.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_FINITE_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def loads_strict(raw: bytes | str, *, finite: bool = False) -> Any:
+    """``json.loads`` refusing NaN and the infinities (NotStrictJSON, a ValueError).
+
+    With ``finite``, a number too large for a double (``1e400``, which json
+    reads as infinity) is refused too.
+    """
+    if isinstance(raw, bytes):
+        # As json.loads does: UTF-8 (or -16/-32 by the first bytes), surrogates kept.
+        raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    return (_FINITE_DECODER if finite else _STRICT_DECODER).decode(raw)
 
 
 def json_kind(value: object) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import stat
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from .._jsonsafe import loads_strict
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -47,18 +48,7 @@ def read_json_object(path: Path, limit: int | None = None) -> dict[str, Any] | N
     if limit is not None and len(raw) > limit:
         return None
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        data = loads_strict(raw, finite=True)
     except (ValueError, RecursionError):  # torn, not UTF-8, not strict JSON, or nested too deep
         return None
     return data if isinstance(data, dict) else None
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} is out of range for a float")
-    return value

@@ -26,15 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import _checks
+from .._jsonsafe import NotStrictJSON, loads_strict
 from ..formats import Record
 from ._read import (
     MAX_LINE_BYTES,
     TORN_LAST_LINE,
     Location,
-    NotStrictJSON,
     Problem,
     ReadReport,
-    loads_strict,
     validate_file,
 )
 from ._read import open_record_file as open_record_file

@@ -9,17 +9,16 @@ following a symlink or blocking on a FIFO; anything else is a Problem, named.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import attrs
 
 from .. import _checks
-from .._jsonsafe import json_kind
+from .._jsonsafe import NotStrictJSON, json_kind, loads_strict
 from ..exceptions import FormatError
 from ..formats import (
     RECORD_TYPES,
@@ -88,28 +87,6 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None, bool]]:
             yield number, None, bool(raw)
             if not raw:
                 return
-
-
-class NotStrictJSON(ValueError):
-    """A line that Python's json reads but RFC 8259 does not allow: NaN or an infinity."""
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise NotStrictJSON(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
-
-
-# One decoder for every line: json.loads(..., parse_constant=...) would build a
-# new one per call. Python's json reads NaN, Infinity and -Infinity; strict
-# readers in other languages refuse them, so the store does too.
-_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
-
-
-def loads_strict(raw: bytes | str) -> Any:
-    """``json.loads`` refusing NaN and the infinities (NotStrictJSON, a ValueError)."""
-    if isinstance(raw, bytes):
-        # As json.loads does: UTF-8 (or -16/-32 by the first bytes), surrogates kept.
-        raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
-    return _STRICT_DECODER.decode(raw)
 
 
 def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str]:
