@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import random
@@ -22,33 +23,14 @@ from ._blocks import (
     tree_module,
 )
 from ._errors import BUILDERS, ERROR_TYPES
+from ._paths import DIR_FLAGS, UnsafePathError, identity, open_dir, open_file, relative
 
 __all__ = ["ERROR_TYPES", "MIB", "PATTERNS", "TestFileGenerator", "UnsafePathError"]
 
 #: ``size_mb`` counts mebibytes.
 MIB = 1024 * 1024
 
-# Write through no symlink in the last path component (where the platform allows).
-_OPEN_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_TRUNC
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
 _DIR_WORDS = ("pkg", "mod", "lib", "util", "core", "part", "impl", "deep")
-
-
-class UnsafePathError(ValueError):
-    """A file name would escape the generator's root or clobber something it did not create."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        self.name = name
-        self.reason = reason
-        super().__init__(f"refusing file name {name!r}: {reason}")
-
-    def __reduce__(self) -> tuple[type[UnsafePathError], tuple[str, str]]:
-        return type(self), (self.name, self.reason)
 
 
 def _check_choice(option: str, value: object, choices: Sequence[str]) -> str:
@@ -87,6 +69,9 @@ class TestFileGenerator:
 
     .. versionchanged:: 1.3
        ``workspace``, ``generated_files``; an identifier ``pattern`` in ``create_large_file``.
+    .. versionchanged:: 1.5
+       Every call resolves each directory again, by descriptor, never through a symlink
+       leading out: one checked earlier and swapped for such a symlink since is refused.
     """
 
     __test__ = False  # a helper, not a test class, despite the name
@@ -100,9 +85,9 @@ class TestFileGenerator:
             self._root = Path(os.fspath(root)).absolute()
         self._lock = threading.Lock()
         self._files: dict[Path, None] = {}  # insertion-ordered set
-        self._dirs: dict[Path, Path] = {}  # created directory -> its real path then
-        self._safe_dirs: set[Path] = set()
+        self._dirs: dict[Path, tuple[int, int]] = {}  # created directory -> its identity
         self._root_real = self._root
+        self._root_is_link = self._root.is_symlink()
         with self._lock:
             self._ensure_root()
 
@@ -153,8 +138,8 @@ class TestFileGenerator:
             data = bytes(content)
         else:
             raise TypeError(f"content must be str or bytes, got {type(content).__name__}")
-        path = self._claim(name, subdir)
-        self._write(path, [data])
+        path, fd = self._claim(name, subdir)
+        self._write(fd, [data])
         return path
 
     def create_large_file(
@@ -187,8 +172,8 @@ class TestFileGenerator:
         _check_choice("language", language, SUPPORTED_LANGUAGES)
         template = block_template(pattern, language)
         count = -(-target // block_size(template))  # ceiling division
-        path = self._claim(name, subdir)
-        self._write(path, iter_blocks(template, count))
+        path, fd = self._claim(name, subdir)
+        self._write(fd, iter_blocks(template, count))
         return path
 
     def create_error_file(
@@ -211,8 +196,8 @@ class TestFileGenerator:
         """
         _check_choice("error_type", error_type, ERROR_TYPES)
         _check_choice("language", language, SUPPORTED_LANGUAGES)
-        path = self._claim(name, subdir)
-        self._write(path, [BUILDERS[error_type](language)])
+        path, fd = self._claim(name, subdir)
+        self._write(fd, [BUILDERS[error_type](language)])
         return path
 
     def create_tree(
@@ -250,8 +235,8 @@ class TestFileGenerator:
             dirs = [f"{_DIR_WORDS[k % len(_DIR_WORDS)]}_{rng.randrange(4)}" for k in range(levels)]
             name = PurePath(*dirs, f"file_{i:05d}{EXTENSION_BY_LANGUAGE[language]}")
             content = tree_module(language, rng).encode()
-            path = self._claim(name, subdir)
-            self._write(path, [content])
+            path, fd = self._claim(name, subdir)
+            self._write(fd, [content])
             paths.append(path)
         return paths
 
@@ -262,40 +247,79 @@ class TestFileGenerator:
 
         Idempotent. A directory it created stays (and is returned) only if it holds
         something else; files and directories it did not create are never touched.
+        Everything is removed relative to the root's directory descriptor, through no
+        symlink leading outside, so nothing outside the root is ever deleted, even if
+        a directory is swapped for a symlink meanwhile: what escapes stays, returned.
         """
         with self._lock:
             files, dirs = list(self._files), dict(self._dirs)
             self._files.clear()
             self._dirs.clear()
-            self._safe_dirs.clear()
-        left: list[Path] = []
-        inside: dict[Path, bool] = {}  # parent directory -> still resolves inside the root?
-        for path in files:
-            parent = path.parent
-            if parent not in inside:
-                inside[parent] = parent.resolve().is_relative_to(self._root_real)
+            left: list[Path] = []
             try:
-                if not inside[parent]:
-                    # A directory on the way was swapped for a symlink leading out:
-                    # unlinking would delete someone else's file.
-                    left.append(path)
-                elif path.is_dir() and not path.is_symlink():
-                    left.append(path)  # replaced by a directory it did not create
-                else:
-                    path.unlink(missing_ok=True)
-            except OSError:
-                left.append(path)
-        for directory in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
-            try:
-                if directory.resolve() != dirs[directory]:
-                    left.append(directory)  # no longer the directory it created
-                    continue
-                directory.rmdir()
+                root_fd = self._open_root(str(self._root), create=False)
             except FileNotFoundError:
-                pass
-            except OSError:
-                left.append(directory)
+                root_fd = -1  # everything went with the root
+            except (OSError, UnsafePathError):
+                return [*files, *sorted(dirs, key=lambda p: len(p.parts), reverse=True)]
+            inside = sorted(
+                (d for d in dirs if d != self._root and d.is_relative_to(self._root)),
+                key=lambda p: len(p.parts),
+                reverse=True,
+            )
+            if root_fd >= 0:
+                parents: dict[PurePath, int] = {}  # directory below the root -> descriptor
+                try:
+                    for path in files:
+                        if self._remove(root_fd, parents, path, None):
+                            left.append(path)
+                    for directory in inside:
+                        if self._remove(root_fd, parents, directory, dirs[directory]):
+                            left.append(directory)
+                finally:
+                    for fd in parents.values():
+                        os.close(fd)
+                    os.close(root_fd)
+            # The root and the parents it needed: above the root, so removed by path.
+            for directory in sorted(set(dirs) - set(inside), key=lambda p: -len(p.parts)):
+                try:
+                    if identity(os.lstat(directory)) != dirs[directory]:
+                        left.append(directory)  # no longer the directory it created
+                        continue
+                    directory.rmdir()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    left.append(directory)
         return left
+
+    def _remove(
+        self,
+        root_fd: int,
+        parents: dict[PurePath, int],
+        path: Path,
+        expected: tuple[int, int] | None,
+    ) -> bool:
+        """Remove a file of ours, or (``expected``: its identity) a directory; True if it stays."""
+        rel = path.relative_to(self._root)
+        parent = rel.parent
+        try:
+            if parent not in parents:
+                parents[parent] = open_dir(root_fd, parent.parts, str(rel), self._roots(), None)
+            parent_fd = parents[parent]
+            if expected is None:
+                # unlink never follows a symlink in the last component; a directory
+                # put in place of the file fails (EISDIR/EPERM) and stays.
+                os.unlink(rel.name, dir_fd=parent_fd)
+            elif identity(os.stat(rel.name, dir_fd=parent_fd, follow_symlinks=False)) != expected:
+                return True  # no longer the directory it created
+            else:
+                os.rmdir(rel.name, dir_fd=parent_fd)
+        except FileNotFoundError:
+            return False
+        except (OSError, UnsafePathError):
+            return True  # e.g. a directory on the way now leads out of the root
+        return False
 
     def __enter__(self) -> TestFileGenerator:
         return self
@@ -323,77 +347,61 @@ class TestFileGenerator:
         for path in reversed(missing):
             try:
                 path.mkdir()
-                self._dirs[path] = path.resolve()
+                self._dirs[path] = identity(os.lstat(path))
             except FileExistsError:
                 pass  # created meanwhile by someone else: not ours to remove
         self._root_real = self._root.resolve()
         if not self._root_real.is_dir():
             raise ValueError(f"root {str(self._root)!r} exists and is not a directory")
 
-    def _claim(self, name: object, subdir: object) -> Path:
-        """Check a name, create its directories and record the file as ours; return it."""
-        rel = _relative(name, subdir)
+    def _open_root(self, name: str, *, create: bool) -> int:
+        """Open the root as a directory descriptor (re-creating it if ``create``). Lock held."""
+        # The root may be a symlink if it was one when the generator was made (the
+        # user's choice); otherwise swapping it for one later is refused like any other.
+        flags = DIR_FLAGS & ~os.O_NOFOLLOW if self._root_is_link else DIR_FLAGS
+        try:
+            return os.open(self._root, flags)
+        except FileNotFoundError:
+            if not create:
+                raise
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise UnsafePathError(name, f"root {self._root} is no longer a directory") from exc
+            raise
+        self._ensure_root()
+        return os.open(self._root, flags)
+
+    def _roots(self) -> tuple[Path, Path]:
+        return self._root, self._root_real
+
+    def _made(self, path: Path, fd: int) -> None:
+        """Track a directory the generator made, by identity (so a swap is told apart)."""
+        self._dirs[path] = identity(os.fstat(fd))
+
+    def _claim(self, name: object, subdir: object) -> tuple[Path, int]:
+        """Check a name, create its directories, open the file and record it as ours.
+
+        Returns the path and a descriptor open for writing, which the caller closes.
+        """
+        rel = relative(name, subdir)
+        shown = str(rel)
+        target = self._root / rel
         with self._lock:
-            if not self._root.is_dir():
-                self._ensure_root()
-            current = self._root
-            for part in rel.parts[:-1]:
-                current = current / part
-                if current not in self._safe_dirs:
-                    self._make_dir(current, str(rel))
-            target = current / rel.parts[-1]
-            if target.is_symlink():
-                raise UnsafePathError(str(rel), "it is a symlink; writing would follow it")
-            if target.exists() and (target.is_dir() or target not in self._files):
-                raise UnsafePathError(str(rel), f"{target} exists and was not created here")
+            root_fd = self._open_root(shown, create=True)
+            try:
+                dir_fd = open_dir(root_fd, rel.parts[:-1], shown, self._roots(), self._made)
+            finally:
+                os.close(root_fd)
+            try:
+                fd = open_file(dir_fd, rel.name, target in self._files, target, shown)
+            finally:
+                os.close(dir_fd)
             # Recorded before writing, so a write that fails half-way is still cleaned up.
             self._files[target] = None
-            return target
-
-    def _make_dir(self, path: Path, name: str) -> None:
-        if path.is_symlink():
-            real = path.resolve()
-            if not real.is_relative_to(self._root_real):
-                raise UnsafePathError(name, f"{path} is a symlink leading outside the root")
-            if not real.is_dir():
-                raise UnsafePathError(name, f"{path} is a symlink to a non-directory")
-        elif path.exists():
-            if not path.is_dir():
-                raise UnsafePathError(name, f"{path} is a file, not a directory")
-        else:
-            try:
-                path.mkdir()
-                self._dirs[path] = path.resolve()
-            except FileExistsError:
-                pass
-        self._safe_dirs.add(path)
+            return target, fd
 
     @staticmethod
-    def _write(path: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
-        fd = os.open(path, _OPEN_FLAGS, 0o644)
+    def _write(fd: int, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         with open(fd, "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
-
-
-def _relative(name: object, subdir: object) -> PurePath:
-    """Return ``subdir/name`` as a relative path, refusing anything that could escape."""
-    texts = []
-    for option, value in (("subdir", subdir), ("name", name)):
-        if not isinstance(value, (str, os.PathLike)):
-            raise TypeError(f"{option} must be a str or path, got {type(value).__name__}")
-        text = os.fspath(value)
-        if not isinstance(text, str):
-            raise TypeError(f"{option} must be a str path, got {type(text).__name__}")
-        if "\x00" in text:
-            raise UnsafePathError(text, f"{option} contains a NUL byte")
-        path = PurePath(text)
-        if path.is_absolute() or path.anchor:
-            raise UnsafePathError(text, f"{option} is absolute; give a path relative to the root")
-        if ".." in path.parts:
-            raise UnsafePathError(text, f"{option} contains '..'")
-        texts.append(text)
-    subdir_text, name_text = texts
-    if not PurePath(name_text).parts or name_text.endswith(("/", os.sep)):
-        raise UnsafePathError(name_text, "name must end in a file name")
-    return PurePath(subdir_text, name_text)
