@@ -99,7 +99,7 @@ def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
     kind = type(value)
     if value is None or kind is str or kind is bool:
         return value  # type: ignore[no-any-return]
-    if isinstance(value, int) and not printable(value):
+    if isinstance(value, int) and not has_decimal_repr(value):
         # Neither repr nor json.dumps can write it: "<unrepresentable>", as below.
         return _tagged(value)
     if kind is int:
@@ -148,7 +148,7 @@ def _convert(value: Any, active: set[int], depth: int) -> JsonValue:
         active.discard(id(value))
 
 
-def printable(value: int | float) -> bool:
+def has_decimal_repr(value: int | float) -> bool:
     """Whether Python can write ``value`` in decimal (``repr``, ``json.dumps``).
 
     An int of more than ``sys.get_int_max_str_digits()`` digits (4,300 by
@@ -211,7 +211,7 @@ def json_kind(value: object) -> str:
         # json.loads keeps integers exact: 10**309 is an int float() refuses, and
         # its 310 digits make a poor message. Over 4,300 digits it cannot even be
         # printed (only Python code makes such ints: json.loads refuses them).
-        if not printable(value):
+        if not has_decimal_repr(value):
             return f"a number of over {sys.get_int_max_str_digits()} digits"
         return f"a number of {len(str(abs(value)))} digits"
     if isinstance(value, (int, float)):

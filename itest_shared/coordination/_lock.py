@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeGuard, TypeVar
 import attrs
 
 from .. import _checks
+from .._inert import printable
 from ._files import read_json_object, write_json_atomic
 from ._git import current_worktree, shared_directory
 from ._queue import Ticket, lock_file_by, unlock_file
@@ -106,7 +107,7 @@ def _shown(value: object) -> str:
     text = value if isinstance(value, str) else repr(value)
     if len(text) > _MAX_SHOWN:
         text = text[:_MAX_SHOWN] + "..."
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return printable(text)
 
 
 def _alive(pid: int) -> bool:

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._inert import printable
 from ._stats import (
     ANALYSED_MAJORS,
     NO_WORKTREE,
@@ -20,7 +21,6 @@ from ._stats import (
     WorktreeStats,
     ranked,
 )
-from ._text import printable
 
 if TYPE_CHECKING:
     from ._aggregate import ReportAggregator

@@ -53,14 +53,6 @@ def check_str(record: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _number_kind(value: object) -> str:
-    # json.loads keeps integers exact: 10**309 is an int float() refuses, and its
-    # 310 digits make a poor message.
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
-        return f"a number of {len(str(abs(value)))} digits"
-    return json_kind(value)
-
-
 def check_seconds(record: Mapping[str, Any], name: str) -> float:
     """A finite number >= 0 (the record classes' rule for seconds), as a float."""
     value = record.get(name)
@@ -71,11 +63,11 @@ def check_seconds(record: Mapping[str, Any], name: str) -> float:
         number = float(value)
     except OverflowError:
         raise Malformed(
-            f"{rule}, got a number beyond the float range ({_number_kind(value)})"
+            f"{rule}, got a number beyond the float range ({json_kind(value)})"
         ) from None
     # json.loads gives inf for 1e309 (and accepts NaN); a merged statistic must not.
     if not math.isfinite(number) or number < 0:
-        raise Malformed(f"{rule}, got {_number_kind(value)}")
+        raise Malformed(f"{rule}, got {json_kind(value)}")
     return number
 
 
@@ -120,7 +112,7 @@ def _timing_of(record: Mapping[str, Any]) -> tuple[str, TimingTotals]:
     operation = check_str(record, "operation")
     count = record.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise Malformed(f"count: expected an integer from 1 to 2**64, got {_number_kind(count)}")
+        raise Malformed(f"count: expected an integer from 1 to 2**64, got {json_kind(count)}")
     seconds = check_seconds
     return operation, TimingTotals(
         1,

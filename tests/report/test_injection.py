@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from itest_shared._inert import printable
 from itest_shared.report import ReportError, build_report, render_json, render_markdown
-from itest_shared.report._text import markdown_code, markdown_text, printable
+from itest_shared.report._text import markdown_code, markdown_text
 from itest_shared.store import RecordStore
 from tests.report.support import RENDERER, acting_characters, assert_inert, render_html
 from tests.stores import config, error, record, resource, timing
