@@ -30,6 +30,7 @@ from ._arguments import (
     check_callback,
     check_name,
     check_start_method,
+    check_stop_at_close,
     check_workspace,
 )
 from ._child import CHILD_ENTRY, ParentEnvironment
@@ -64,13 +65,21 @@ class ParallelTestEnvironment:
     ``__exit__``) joins the workers for up to ``join_timeout`` seconds, sends
     SIGTERM to processes still running, SIGKILL ``grace_period`` seconds later,
     and reaps them; joins threads within the same budget (threads cannot be
-    killed: one still alive is reported and left running as a daemon); closes
-    the queues without ever blocking; removes its temporary files. Only then
-    does it raise a ``WorkerError`` for every failure not yet raised by
-    ``join_all``: a worker that raised, exited non-zero or died by a signal, or a
-    thread still alive. Processes the env itself had to stop are not failures.
-    Closing again is a no-op; ``__exit__`` always closes, so the fixture's own
-    ``close()`` after a ``with env:`` block does nothing.
+    killed: one still alive is left running as a daemon); closes the queues
+    without ever blocking; removes its temporary files. Only then does it raise
+    a ``WorkerError`` for every failure not yet raised by ``join_all``: a worker
+    that raised, exited non-zero or died by a signal, and a worker still running
+    at close (a process close() had to stop, a thread left running), with how
+    long it ran. A worker created with ``stop_at_close=True`` (a server-like
+    worker) is exempt from that last one: close() does not wait for it, stops it
+    if it is a process, leaves it running if it is a thread, and reports it only
+    if it failed by itself before. Closing again is a no-op; ``__exit__`` always
+    closes, so the fixture's own ``close()`` after a ``with env:`` block does
+    nothing.
+
+    .. versionchanged:: 2.0
+       A worker still running at close is a failure unless created with
+       ``stop_at_close=True``; before, processes close() stopped were not.
     """
 
     def __init__(
@@ -223,6 +232,8 @@ class ParallelTestEnvironment:
         args: Sequence[Any] = (),
         kwargs: Mapping[str, Any] | str | None = None,
         name: str | None = None,
+        *,
+        stop_at_close: bool = False,
     ) -> WorkerProcess:
         """An unstarted, non-daemon ``multiprocess`` process running ``target(*args, **kwargs)``.
 
@@ -231,11 +242,20 @@ class ParallelTestEnvironment:
         together with ``name=`` is a TypeError. Once started, the worker sees this
         process's ``os.environ`` and working directory as of ``start()``.
 
+        ``stop_at_close=True`` declares a worker that may still be running at
+        close (a server): ``join_all`` does not wait for it, and close() stops it
+        (SIGTERM, grace period, SIGKILL) without waiting and without a failure.
+        If it has ended by itself with a failure before that, that is reported.
+
         .. versionchanged:: 1.3
            A str in the third position is the name; the worker takes on this
            process's environment and working directory under every start method.
+
+        .. versionchanged:: 2.0
+           ``stop_at_close``.
         """
         call_args, call_kwargs, given_name = check_call(target, args, kwargs, name)
+        declared = check_stop_at_close(stop_at_close)
         with self._lock:
             self._check_open()
             worker_name = self._new_name(given_name, target)
@@ -245,7 +265,7 @@ class ParallelTestEnvironment:
             process: WorkerProcess = self._context.Process(
                 target=CHILD_ENTRY, args=entry_args, name=worker_name
             )
-            self._processes.append(ProcessSlot(worker_name, process, report))
+            self._processes.append(ProcessSlot(worker_name, process, report, declared))
             self._names.add(worker_name)
         return process
 
@@ -255,6 +275,8 @@ class ParallelTestEnvironment:
         args: Sequence[Any] = (),
         kwargs: Mapping[str, Any] | str | None = None,
         name: str | None = None,
+        *,
+        stop_at_close: bool = False,
     ) -> threading.Thread:
         """An unstarted daemon thread running ``target(*args, **kwargs)``.
 
@@ -262,17 +284,28 @@ class ParallelTestEnvironment:
         shape ``(target, args, name)``, the worker's name (a str); a str there
         together with ``name=`` is a TypeError.
 
+        ``stop_at_close=True`` declares a thread that may still be running at
+        close. A thread cannot be stopped from outside: ``join_all`` and close()
+        do not wait for it, and close() leaves it running (a daemon thread, so it
+        does not block interpreter exit) without a failure; what it does or raises
+        after close is not reported. Make it end by itself, e.g. on an event the
+        test sets. If it has ended with a failure before close, that is reported.
+
         .. versionchanged:: 1.3
            A str in the third position is the name.
+
+        .. versionchanged:: 2.0
+           ``stop_at_close``.
         """
         call_args, call_kwargs, given_name = check_call(target, args, kwargs, name)
+        declared = check_stop_at_close(stop_at_close)
         with self._lock:
             self._check_open()
             worker_name = self._new_name(given_name, target)
             runner = ThreadRunner(target, call_args, call_kwargs, self._closed)
             # Daemon: a thread cannot be killed, so a stuck one must not block exit.
             thread = threading.Thread(target=runner, name=worker_name, daemon=True)
-            self._threads.append(ThreadSlot(worker_name, thread, runner))
+            self._threads.append(ThreadSlot(worker_name, thread, runner, declared))
             self._names.add(worker_name)
         return thread
 
@@ -290,7 +323,9 @@ class ParallelTestEnvironment:
 
         ``timeout`` (seconds, for all workers together; None means ``join_timeout``,
         ``math.inf`` waits as long as it takes) bounds the wait; a worker still
-        running then is reported as a failure too, once. Unstarted workers are skipped.
+        running then is reported as a failure too, once. Unstarted workers are
+        skipped; workers created with ``stop_at_close=True`` are not waited for,
+        only reported if they have ended with a failure.
         """
         limit = (
             self._join_timeout
@@ -302,12 +337,15 @@ class ParallelTestEnvironment:
             processes, threads = list(self._processes), list(self._threads)
         deadline = time.monotonic() + limit
         for process_slot in processes:
-            if process_slot.started:
+            if process_slot.started and not process_slot.stop_at_close:
                 process_slot.process.join(remaining(deadline))
         for thread_slot in threads:
-            if thread_slot.started:
+            if thread_slot.started and not thread_slot.stop_at_close:
                 thread_slot.thread.join(remaining(deadline))
-        running = f"is still running after join_all(timeout={limit})"
+
+        def running(ran: str) -> str:
+            return f"is still running after join_all(timeout={limit}); {ran} so far"
+
         with self._lock:
             errors = collect_failures(processes, threads, running)
         self._record(errors)
@@ -379,12 +417,17 @@ class ParallelTestEnvironment:
                     if not process_slot.started:
                         process_slot.process.close()  # so it cannot start, untracked, later
                 for thread_slot in threads:
-                    if thread_slot.started:
+                    if thread_slot.started and not thread_slot.stop_at_close:
                         thread_slot.thread.join(remaining(deadline))
-                alive = (
-                    f"is a thread still alive {self._join_timeout} s into close(); threads "
-                    "cannot be killed, so it was left running (as a daemon)"
-                )
+
+                def alive(ran: str) -> str:
+                    return (
+                        f"is a thread still alive {self._join_timeout} s into close() ({ran});"
+                        " threads cannot be killed, so it was left running (as a daemon) and"
+                        " anything it still does or raises is lost; let it end before the test"
+                        " ends, or create it with stop_at_close=True if it may outlive the test"
+                    )
+
                 with self._lock:
                     errors += collect_failures(processes, threads, alive)
             finally:

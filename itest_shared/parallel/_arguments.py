@@ -62,6 +62,13 @@ def check_callback(callback: object) -> None:
         )
 
 
+def check_stop_at_close(flag: object) -> bool:
+    """``stop_at_close`` if it is a bool."""
+    if not isinstance(flag, bool):
+        raise TypeError(f"stop_at_close must be a bool, got {type(flag).__name__}")
+    return flag
+
+
 def check_maxsize(maxsize: object) -> int | None:
     """``maxsize`` if it is None (not given) or an int >= 0."""
     if maxsize is None:

@@ -44,9 +44,11 @@ class ThreadRunner:
     kwargs: dict[str, Any]
     env_closed: threading.Event
     error: tuple[str, str] | None = None
+    started_at: float | None = None  # time.monotonic() when the thread began
 
     def __call__(self) -> None:
         """Run the target once, recording an exception instead of letting it escape."""
+        self.started_at = time.monotonic()
         if self.env_closed.is_set():
             # Nobody would join or report a thread started after close().
             raise RuntimeError(
@@ -68,9 +70,22 @@ class ProcessSlot:
     name: str
     process: Any
     report: str
+    stop_at_close: bool = False  # declared: may be stopped at close without a failure
     examined: bool = False
     reported_running: bool = False
     stopped_by_env: bool = False
+    ran_for: float | None = None  # seconds it had run when close() began to stop it
+
+    def running_time(self) -> float | None:
+        """Seconds since the process started (None if unknown: not started, or gone)."""
+        # Deferred: only needed when something is still running.
+        import psutil  # type: ignore[import-untyped, unused-ignore]
+
+        try:
+            created: float = psutil.Process(self.process.pid).create_time()
+        except (psutil.Error, ValueError, TypeError):
+            return None
+        return max(0.0, time.time() - created)
 
     @property
     def started(self) -> bool:
@@ -88,8 +103,14 @@ class ThreadSlot:
     name: str
     thread: threading.Thread
     runner: ThreadRunner
+    stop_at_close: bool = False  # declared: may still run at close without a failure
     examined: bool = False
     reported_running: bool = False
+
+    def running_time(self) -> float | None:
+        """Seconds since the thread began running (None if it has not yet)."""
+        started = self.runner.started_at
+        return None if started is None else max(0.0, time.monotonic() - started)
 
     @property
     def started(self) -> bool:
@@ -123,7 +144,18 @@ def examine_process(slot: ProcessSlot) -> WorkerError | None:
         return None
     slot.examined = True
     if slot.stopped_by_env:
-        return None  # still running at close, so the env stopped it: however it ended
+        # Still running at close, so the env stopped it: whatever it would have done
+        # is lost. A failure, unless declared, or already reported as running.
+        if slot.stop_at_close or slot.reported_running:
+            return None
+        how = f"killed by signal {-code} ({signal_name(-code)})" if code < 0 else f"exit {code}"
+        reason = (
+            f"was still running at close() ({ran_for(slot.ran_for)}), so close() stopped it"
+            f" ({how}) and anything it would still have done or raised is lost; let it end"
+            " (join_all) before the test ends, or create it with stop_at_close=True if it"
+            " may be stopped"
+        )
+        return WorkerError(slot.name, code, "", reason)
     report = _read_report(slot.report)
     if report is not None:
         summary, remote = report
@@ -157,6 +189,13 @@ def thread_stack(thread: threading.Thread) -> str:
     )
 
 
+def ran_for(seconds: float | None) -> str:
+    """``'it ran for 5.2 s'``, for a worker still running when reported."""
+    if seconds is None:
+        return "it ran for an unknown time"
+    return f"it ran for {seconds:.1f} s"
+
+
 def _join_until(slots: Sequence[ProcessSlot], deadline: float) -> None:
     for slot in slots:
         slot.process.join(max(0.0, deadline - time.monotonic()))
@@ -165,13 +204,18 @@ def _join_until(slots: Sequence[ProcessSlot], deadline: float) -> None:
 def stop_processes(
     slots: Sequence[ProcessSlot], deadline: float, grace: float
 ) -> list[WorkerError]:
-    """Join started processes until ``deadline``; then SIGTERM, ``grace`` s, SIGKILL; reap."""
+    """Join started processes until ``deadline``; then SIGTERM, ``grace`` s, SIGKILL; reap.
+
+    Processes created with ``stop_at_close=True`` are not waited for: they get
+    SIGTERM as soon as the others have ended or ``deadline`` has passed.
+    """
     started = [slot for slot in slots if slot.started]
-    _join_until(started, deadline)
+    _join_until([slot for slot in started if not slot.stop_at_close], deadline)
     running = [slot for slot in started if slot.process.exitcode is None]
     if running:
         for slot in running:
             slot.stopped_by_env = True
+            slot.ran_for = slot.running_time()
             slot.process.terminate()
         _join_until(running, time.monotonic() + grace)
         running = [slot for slot in running if slot.process.exitcode is None]
@@ -257,30 +301,46 @@ def remaining(deadline: float) -> float | None:
 
 
 def collect_failures(
-    processes: Sequence[ProcessSlot], threads: Sequence[ThreadSlot], running: str
+    processes: Sequence[ProcessSlot],
+    threads: Sequence[ThreadSlot],
+    running: Callable[[str], str],
 ) -> list[WorkerError]:
     """Failures not reported before: ended workers that failed, and each worker still running.
 
-    ``running`` completes "worker 'name' ..." for a worker still running; the
-    caller holds the env's lock, since the slots' flags change here.
+    ``running(ran)`` completes "worker 'name' ..." for a worker still running,
+    given ``ran`` ("it ran for 5.2 s"). A worker created with ``stop_at_close=True``
+    and still running is not a failure here. The caller holds the env's lock,
+    since the slots' flags change here.
     """
     errors: list[WorkerError] = []
     for process_slot in processes:
         if not process_slot.started:
             continue
         error = examine_process(process_slot)
-        if error is None and not process_slot.examined and not process_slot.reported_running:
+        if (
+            error is None
+            and not process_slot.examined
+            and not process_slot.reported_running
+            and not process_slot.stop_at_close
+        ):
             process_slot.reported_running = True
-            error = WorkerError(process_slot.name, None, "", running)
+            reason = running(ran_for(process_slot.running_time()))
+            error = WorkerError(process_slot.name, None, "", reason)
         if error is not None:
             errors.append(error)
     for thread_slot in threads:
         if not thread_slot.started:
             continue
         error = examine_thread(thread_slot)
-        if error is None and not thread_slot.examined and not thread_slot.reported_running:
+        if (
+            error is None
+            and not thread_slot.examined
+            and not thread_slot.reported_running
+            and not thread_slot.stop_at_close
+        ):
             thread_slot.reported_running = True
-            error = WorkerError(thread_slot.name, None, thread_stack(thread_slot.thread), running)
+            reason = running(ran_for(thread_slot.running_time()))
+            error = WorkerError(thread_slot.name, None, thread_stack(thread_slot.thread), reason)
         if error is not None:
             errors.append(error)
     return errors

@@ -34,12 +34,13 @@ def test_hung_workers_are_terminated_then_killed_at_close(start_method: str) -> 
         ready.put("stubborn")
         time.sleep(HANG * 10)
 
-    polite = env.create_worker_process(hang)
-    stubborn = env.create_worker_process(ignore_sigterm)
+    # Declared servers: stopping them at close is not a failure.
+    polite = env.create_worker_process(hang, stop_at_close=True)
+    stubborn = env.create_worker_process(ignore_sigterm, stop_at_close=True)
     env.start_all()
     assert {ready.get(timeout=HANG) for _ in range(2)} == {"hang", "stubborn"}
     began = time.monotonic()
-    env.close()  # stopped by the env itself: not a failure
+    env.close()
     assert time.monotonic() - began < HANG
     assert (polite.exitcode, stubborn.exitcode) == (-signal.SIGTERM, -signal.SIGKILL)
     assert env.failures == []
@@ -50,7 +51,8 @@ def test_close_leaves_no_child_and_no_zombie(start_method: str) -> None:
     env.create_worker_process(print, args=("done",)).start()  # ends, never joined
     env.create_worker_process(time.sleep, args=(HANG,)).start()  # still running at close
     never = env.create_worker_process(print)  # never started
-    env.close()
+    with pytest.raises(WorkerError, match="still running at close"):
+        env.close()  # reported, and still stopped and reaped
     started = {p.pid for p in env.processes if p is not never}
     assert len(started) == 2 and not started & set(_worker_children())
     with pytest.raises(ValueError, match="closed"):
@@ -170,7 +172,7 @@ def test_queue_closes_when_a_child_died_holding_its_write_lock() -> None:
         ready.set()
         time.sleep(HANG * 10)
 
-    env.create_worker_process(hog).start()
+    env.create_worker_process(hog, stop_at_close=True).start()
     assert ready.wait(HANG)
     queue.put("stuck behind the dead child's lock")
     feeder = queue._thread  # type: ignore[attr-defined]

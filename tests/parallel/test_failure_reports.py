@@ -147,7 +147,7 @@ def test_callback_sees_each_failure_and_a_raising_one_does_not_stop_cleanup() ->
     workspace = env.workspace
     env.create_worker_process(_explode, args=("1",), name="x").start()
     env.create_worker_process(sys.exit, args=(2,), name="y").start()
-    hung = env.create_worker_process(time.sleep, args=(HANG,), name="hung")
+    hung = env.create_worker_process(time.sleep, args=(HANG,), name="hung", stop_at_close=True)
     hung.start()
     with pytest.raises(WorkerError) as info:
         env.close()  # callbacks raise during cleanup; cleanup and reporting go on
