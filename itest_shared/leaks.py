@@ -10,7 +10,15 @@ What is seen, by platform:
   ``threading`` are not seen.
 * Child processes, everywhere psutil runs: every descendant
   (``children(recursive=True)``) with pid, name, command line and status;
-  zombies (exited, never waited for) included.
+  zombies (exited, never waited for) included. A ``LeakAudit`` (and the
+  plugin's audit) also sees the descendants that outlived their parent and
+  were adopted by init: while it runs, ``os.environ`` carries a mark
+  (``ITEST_SHARED_LEAK_AUDIT``) that every program started meanwhile inherits,
+  and the audit looks for it in the environment of each process that was not
+  there before. What it cannot see: a process that cleared its environment,
+  and one forked without exec from a process started before the audit (a
+  ``fork`` or ``forkserver`` worker), whose environment as the system shows it
+  is its parent's first one.
 * File descriptors, on Linux (any system with ``/proc/self/fd``): every one,
   with what it points to (a path, ``pipe:[ino]``, ``socket:[ino]``,
   ``anon_inode:[eventfd]``...). Elsewhere psutil names regular files
@@ -35,6 +43,7 @@ import shlex
 import sys
 import threading
 import time
+import uuid
 import warnings
 from collections import Counter
 from types import TracebackType
@@ -44,7 +53,17 @@ import attrs
 
 from . import _checks
 
-__all__ = ["FdInfo", "LeakAudit", "LeakReport", "LeakSnapshot", "ProcessInfo", "ThreadInfo"]
+__all__ = [
+    "MARK_VARIABLE",
+    "FdInfo",
+    "LeakAudit",
+    "LeakReport",
+    "LeakSnapshot",
+    "ProcessInfo",
+    "ThreadInfo",
+    "mark_descendants",
+    "unmark_descendants",
+]
 
 _PROC_FD = "/proc/self/fd"
 # Re-check quickly at first (most threads end within milliseconds), then back off.
@@ -78,11 +97,16 @@ class ProcessInfo:
     status: str
     # With the pid, tells a process from a later one that reuses its pid.
     create_time: float
+    #: True for a descendant whose parent ended, found by the audit's mark.
+    #:
+    #: .. versionadded:: 2.0
+    orphaned: bool = False
 
     def describe(self) -> str:
         """One line naming the process and its command."""
         command = shlex.join(self.cmdline) if self.cmdline else "(no command line)"
-        return f"child process {self.pid} {self.name!r} [{self.status}]: {command}"
+        kind = "orphaned descendant process" if self.orphaned else "child process"
+        return f"{kind} {self.pid} {self.name!r} [{self.status}]: {command}"
 
 
 @attrs.frozen
@@ -160,19 +184,46 @@ class LeakSnapshot:
     fds: tuple[FdInfo, ...]
     unnamed_fds: int = 0
     fd_coverage: str = _ALL_FDS
+    #: The mark its audit's descendants carry in their environment ("" for none).
+    #:
+    #: .. versionadded:: 2.0
+    mark: str = ""
+    #: Every process id on the machine at that moment, where a mark is looked for.
+    #:
+    #: .. versionadded:: 2.0
+    pids: frozenset[int] = frozenset()
 
     @classmethod
-    def take(cls) -> LeakSnapshot:
-        """Look at this process now."""
+    def take(cls, *, mark: str = "", known: frozenset[int] | None = None) -> LeakSnapshot:
+        """Look at this process now.
+
+        With a ``mark`` (see ``mark_descendants``) the snapshot keeps every pid
+        on the machine, and with ``known`` too (the pids of an earlier
+        snapshot), the processes not among them that carry the mark in their
+        environment are there as well: as ``orphaned`` ones, when they are no
+        longer descendants. ``audit()`` passes both.
+
+        .. versionchanged:: 2.0 ``mark`` and ``known``.
+        """
         psutil = _import_psutil()
         helper_pids, helper_fds = _process_wide_helpers()
         fds, unnamed, coverage = _open_fds(psutil, helper_fds)
+        pids: frozenset[int] = frozenset()
+        processes = _children(psutil, helper_pids)
+        if mark:
+            pids = frozenset(psutil.pids())
+        if mark and known is not None:
+            seen = helper_pids | {p.pid for p in processes} | {os.getpid()}
+            orphans = _marked(psutil, mark, pids - known - seen)
+            processes = tuple(sorted(processes + orphans, key=lambda p: p.pid))
         return cls(
             threads=_threads(),
-            processes=_children(psutil, helper_pids),
+            processes=processes,
             fds=fds,
             unnamed_fds=unnamed,
             fd_coverage=coverage,
+            mark=mark,
+            pids=pids,
         )
 
     def diff(self, later: LeakSnapshot) -> LeakReport:
@@ -216,7 +267,7 @@ class LeakSnapshot:
         deadline = time.monotonic() + _checks.seconds(seconds, "grace_period")
         pause = _FIRST_PAUSE
         while True:
-            report = self.diff(LeakSnapshot.take())
+            report = self.diff(LeakSnapshot.take(mark=self.mark, known=self.pids))
             remaining = deadline - time.monotonic()
             if report.is_clean or remaining <= 0:
                 return report
@@ -236,10 +287,16 @@ class LeakAudit:
         self.grace_period = _checks.seconds(seconds, "grace_period")
         self.before: LeakSnapshot | None = None
         self._report: LeakReport | None = None
+        self._mark = ""
 
     def __enter__(self) -> LeakAudit:
         self._report = None
-        self.before = LeakSnapshot.take()
+        self._mark = mark_descendants()
+        try:
+            self.before = LeakSnapshot.take(mark=self._mark)
+        except BaseException:
+            unmark_descendants(self._mark)
+            raise
         return self
 
     def __exit__(
@@ -252,7 +309,10 @@ class LeakAudit:
         # is part of what went wrong. The block's own error is not hidden.
         if self.before is None:
             raise RuntimeError("LeakAudit.__exit__ called without __enter__")
-        self._report = self.before.audit(self.grace_period)
+        try:
+            self._report = self.before.audit(self.grace_period)
+        finally:
+            unmark_descendants(self._mark)
 
     @property
     def grace(self) -> float:
@@ -266,6 +326,67 @@ class LeakAudit:
         if self._report is None:
             raise RuntimeError("the report is made when the with block ends; it has not ended")
         return self._report
+
+
+# -- the mark descendants inherit -------------------------------------------------------
+
+#: The environment variable that carries the marks of the audits running.
+MARK_VARIABLE = "ITEST_SHARED_LEAK_AUDIT"
+_marks_lock = threading.Lock()
+
+
+def mark_descendants() -> str:
+    """Add a new mark to ``os.environ``, which programs started from now on inherit.
+
+    Returns the mark; ``unmark_descendants(mark)`` takes it away. Audits can
+    nest: the variable holds the marks of every audit running, ``:``-separated.
+
+    .. versionadded:: 2.0
+    """
+    mark = f"{os.getpid()}-{uuid.uuid4().hex[:16]}"
+    with _marks_lock:
+        current = os.environ.get(MARK_VARIABLE, "")
+        os.environ[MARK_VARIABLE] = f"{current}:{mark}" if current else mark
+    return mark
+
+
+def unmark_descendants(mark: str) -> None:
+    """Take ``mark`` away from ``os.environ`` (and the variable with the last one).
+
+    .. versionadded:: 2.0
+    """
+    with _marks_lock:
+        marks = [m for m in os.environ.get(MARK_VARIABLE, "").split(":") if m and m != mark]
+        if marks:
+            os.environ[MARK_VARIABLE] = ":".join(marks)
+        else:
+            os.environ.pop(MARK_VARIABLE, None)
+
+
+def _marked(psutil: Any, mark: str, pids: frozenset[int]) -> tuple[ProcessInfo, ...]:
+    """The processes among ``pids`` whose environment carries ``mark``."""
+    found = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            with process.oneshot():
+                value = process.environ().get(MARK_VARIABLE, "")
+                if mark not in value.split(":"):
+                    continue
+                info = process.as_dict(["name", "cmdline", "status", "create_time"], ad_value=None)
+        except (psutil.Error, OSError):
+            continue  # gone, or not ours to read: another user's process
+        found.append(
+            ProcessInfo(
+                pid=pid,
+                name=info["name"] or "?",
+                cmdline=tuple(info["cmdline"] or ()),
+                status=info["status"] or "?",
+                create_time=info["create_time"] or 0.0,
+                orphaned=True,
+            )
+        )
+    return tuple(found)
 
 
 # -- looking at the process ---------------------------------------------------------------

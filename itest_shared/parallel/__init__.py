@@ -77,9 +77,15 @@ class ParallelTestEnvironment:
     closes, so the fixture's own ``close()`` after a ``with env:`` block does
     nothing.
 
+    Each worker process leads a process group of its own, and close() signals
+    the group: the processes a worker started go with it, orphaned ones too,
+    unless they moved to a session or group of their own. One that survives
+    SIGKILL is a ``WorkerError`` of the worker that started it.
+
     .. versionchanged:: 2.0
        A worker still running at close is a failure unless created with
        ``stop_at_close=True``; before, processes close() stopped were not.
+       close() stops what workers started too; before, only the workers.
     """
 
     def __init__(

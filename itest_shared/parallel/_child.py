@@ -25,13 +25,20 @@ def _run_in_child(
 ) -> None:
     """Run a worker's target in its process; if it raises, leave the traceback at ``report``."""
     # ``parent`` has done its work already: see ParentEnvironment.
+    import contextlib
+    import os
+
+    # Lead a process group of its own, which what it starts joins, so that close()
+    # can stop the worker together with its descendants, orphaned ones included.
+    # Where there are no process groups, close() signals the worker alone.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpgid(0, 0)
     try:
         target(*args, **kwargs)
     except SystemExit:
         raise  # an explicit exit: its code is the report, as for any process
     except BaseException as exc:
         import json
-        import os
         import traceback
 
         written = False

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from ._api import WorkerError
+from ._groups import signal_worker, stop_groups
 
 # SIGKILL cannot be caught, so a killed child is reapable at once; this bound
 # only matters for a process stuck in uninterruptible sleep (D state).
@@ -206,6 +207,10 @@ def stop_processes(
 ) -> list[WorkerError]:
     """Join started processes until ``deadline``; then SIGTERM, ``grace`` s, SIGKILL; reap.
 
+    Each signal goes to the worker's process group: the worker and what it
+    started. Then what is left of every started worker's group (processes a
+    worker started and left running, orphaned or not) is stopped the same way.
+
     Processes created with ``stop_at_close=True`` are not waited for: they get
     SIGTERM as soon as the others have ended or ``deadline`` has passed.
     """
@@ -216,11 +221,11 @@ def stop_processes(
         for slot in running:
             slot.stopped_by_env = True
             slot.ran_for = slot.running_time()
-            slot.process.terminate()
+            signal_worker(slot.process, signal.SIGTERM)
         _join_until(running, time.monotonic() + grace)
         running = [slot for slot in running if slot.process.exitcode is None]
         for slot in running:
-            slot.process.kill()
+            signal_worker(slot.process, signal.SIGKILL)
         _join_until(running, time.monotonic() + KILL_REAP_TIMEOUT)
     errors = []
     for slot in started:
@@ -230,6 +235,14 @@ def stop_processes(
             errors.append(WorkerError(slot.name, None, "", reason))
         else:
             _release_sentinel(slot.process)
+    # What the workers started and left running, orphaned or not, goes with them.
+    groups = {slot.process.pid: slot for slot in started}
+    for group in stop_groups(groups, grace):
+        reason = (
+            f"started processes (process group {group}) that could not be stopped: still"
+            " running after SIGTERM and SIGKILL"
+        )
+        errors.append(WorkerError(groups[group].name, groups[group].process.exitcode, "", reason))
     return errors
 
 
