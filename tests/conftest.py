@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 
@@ -36,3 +37,21 @@ def _not_on_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BUILD_NUMBER", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _inner_runs_in_file_order(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Inner pytest runs do not load pytest-randomly, even where it is installed.
+
+    Both pytester's runs and ``python -m pytest`` subprocesses: the small suites
+    they run are written in file order (a test may look at what an earlier one
+    left), and an in-process run that loads pytest-randomly reseeds ``random`` in
+    this process too. A test that wants it passes ``-p randomly`` to its run,
+    which wins over this ``-p no:randomly``.
+    """
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")  # which clears PYTEST_ADDOPTS when it starts
+    addopts = " ".join(filter(None, ["-p no:randomly", os.environ.get("PYTEST_ADDOPTS")]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTEST_ADDOPTS", addopts)
+        yield
