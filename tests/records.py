@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import pathlib
+import types
 from typing import Any
 
 from itest_shared import (
@@ -124,3 +127,26 @@ def make_stats(**changes: Any) -> TimingStatsRecord:
     }
     fields.update(changes)
     return TimingStatsRecord(**fields)
+
+
+# --- golden files added with issue 10 (fixtures/make_golden.py made them, once) -------------
+
+EDGE_CASES = GOLDEN / "1.1" / "edge-cases"  # schema 1.1 as written: special forms, groups, chains
+NEWER_MINOR = GOLDEN / "newer-minor"  # what a later minor (1.5) may write
+FROZEN_STORE = GOLDEN / "frozen-store"  # a frozen store, and the report this release prints
+MAKE_GOLDEN = GOLDEN / "make_golden.py"
+
+
+@functools.cache
+def make_golden() -> types.ModuleType:
+    """fixtures/make_golden.py, imported from its file (it is no package module)."""
+    spec = importlib.util.spec_from_file_location("make_golden", MAKE_GOLDEN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def golden_record_files() -> list[pathlib.Path]:
+    """Every golden record file but the frozen store's, sorted."""
+    return sorted(path for path in GOLDEN.rglob("*.jsonl") if FROZEN_STORE not in path.parents)
