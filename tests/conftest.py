@@ -7,9 +7,18 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # pytester runs small test suites against the plugin, end to end.
 pytest_plugins = ["pytester"]
+
+# Hypothesis' deadline (200 ms per example) and its too_slow health check are
+# wall-clock assertions: on a loaded machine they fail tests whose behaviour is
+# right. Our tests assert behaviour only; benchmarks/ measures speed.
+settings.register_profile(
+    "itest-shared", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("itest-shared")
 
 
 @pytest.fixture

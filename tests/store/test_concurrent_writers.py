@@ -167,7 +167,7 @@ def test_a_writer_killed_mid_run_damages_nothing_but_its_own_last_line(tmp_path:
 
 def test_a_kill_inside_a_write_tears_only_the_last_line_and_says_so(tmp_path: Path) -> None:
     big = 1 << 20
-    for attempt in range(12):
+    for attempt in range(6):
         store_dir = tmp_path / str(attempt)
         go = store_dir / "go"
         store_dir.mkdir()
@@ -183,15 +183,20 @@ def test_a_kill_inside_a_write_tears_only_the_last_line_and_says_so(tmp_path: Pa
         victim.kill()
         victim.communicate(timeout=HANG)
         store = RecordStore(store_dir)
+        (path,) = store.files("run")
         seen, problems = check_worker_records(store, {0: big})
         assert seen[0] == list(range(len(seen[0]))) and len(problems) <= 1
-        if problems:
-            (path,) = store.files("run")
-            assert problems == [Problem(path, len(seen[0]) + 1, TORN_LAST_LINE)]
-            assert not path.read_bytes().endswith(b"\n")
-            assert [p.line for p in validate_file(path)] == [len(seen[0]) + 1]
-            return
-    pytest.skip("in 12 tries no kill landed inside a write; nothing torn to check")
+        if not problems:
+            # The kill fell between two writes this time (how often depends on
+            # the machine's load): leave what a kill inside the next one leaves.
+            data = path.read_bytes()
+            last = data[data.rindex(b"\n", 0, len(data) - 1) + 1 :]
+            with path.open("ab") as fh:
+                fh.write(last[: len(last) // 2])
+            seen, problems = check_worker_records(store, {0: big})
+        assert problems == [Problem(path, len(seen[0]) + 1, TORN_LAST_LINE)]
+        assert not path.read_bytes().endswith(b"\n")
+        assert [p.line for p in validate_file(path)] == [len(seen[0]) + 1]
 
 
 def _write_from_worker(writer: RecordWriter, worker: int) -> None:
