@@ -8,11 +8,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import pathlib
 import shutil
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -152,19 +150,9 @@ def test_every_golden_record_file_validates() -> None:
 # --- a frozen store ------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def working_directory(path: pathlib.Path) -> Iterator[None]:
-    before = pathlib.Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def report(store_parent: pathlib.Path, fmt: str) -> str:
     out = io.StringIO()
-    with working_directory(store_parent), contextlib.redirect_stdout(out):
+    with contextlib.chdir(store_parent), contextlib.redirect_stdout(out):
         assert cli_main(["report", "frozen-store", "--format", fmt]) == 0
     return out.getvalue()
 
