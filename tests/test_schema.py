@@ -19,7 +19,9 @@ from itest_shared.schema import json_schema, json_schemas
 from tests.records import (
     CONTEXT,
     GOLDEN,
+    NEWER_MINOR,
     chained_error,
+    golden_record_files,
     make_error_context,
     make_event,
     make_resource,
@@ -112,12 +114,12 @@ def test_unknown_record_type_is_a_value_error_listing_the_known_ones() -> None:
 # --- what the schemas accept ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path", sorted(GOLDEN.glob("*/*.jsonl")), ids=lambda p: f"{p.parent.name}/{p.name}"
-)
+@pytest.mark.parametrize("path", golden_record_files(), ids=lambda p: str(p.relative_to(GOLDEN)))
 def test_every_golden_record_validates(path: pathlib.Path) -> None:
     for line in path.read_text().splitlines():
         data = json.loads(line)
+        if path.parent == NEWER_MINOR and data["record_type"] not in VALIDATORS:
+            continue  # a type of a later minor: this release has no schema for it
         VALIDATORS[data["record_type"]].validate(data)
 
 
