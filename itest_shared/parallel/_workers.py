@@ -26,6 +26,12 @@ KILL_REAP_TIMEOUT = 10.0
 # A feeder thread flushes a queue's last items in microseconds unless it is stuck;
 # giving up early costs nothing worse than unread items nobody could read anyway.
 QUEUE_FLUSH_TIMEOUT = 0.25
+# While draining, a feeder counts as stuck only after this many 10 ms polls in a
+# row (and QUEUE_FLUSH_TIMEOUT seconds) brought nothing: a slow one, on a loaded
+# machine, still makes progress. DRAIN_LIMIT bounds the whole drain, in case
+# something else keeps writing (a descendant that inherited the pipe).
+QUIET_POLLS = 25
+DRAIN_LIMIT = 30.0
 
 
 def describe_exception(exc: BaseException) -> tuple[str, str]:
@@ -277,21 +283,40 @@ def close_queue(queue: Any) -> None:
         queue.cancel_join_thread()
         queue.close()
         feeder.join(QUEUE_FLUSH_TIMEOUT)
-        if feeder.is_alive():
-            _drain(spare, feeder, time.monotonic() + QUEUE_FLUSH_TIMEOUT)
+        if feeder.is_alive() and _drain(spare, feeder):
+            # It closed its end: it is returning, however slowly the machine lets
+            # it. Bounded only against a hang.
+            feeder.join(DRAIN_LIMIT)
     finally:
         os.close(spare)
 
 
-def _drain(fd: int, feeder: threading.Thread, deadline: float) -> None:
-    """Discard what arrives on ``fd`` until ``feeder`` ends, EOF or ``deadline``."""
+def _drain(fd: int, feeder: threading.Thread) -> bool:
+    """Discard what arrives on ``fd`` until ``feeder`` ends, EOF, or nothing comes.
+
+    True at EOF: every write end is closed, the feeder's included.
+
+    "Nothing comes": QUIET_POLLS polls in a row and QUEUE_FLUSH_TIMEOUT seconds
+    without a byte. Counting polls as well as seconds keeps a process that the
+    machine did not schedule for a while from taking its feeder for stuck.
+    """
     # Only bytes nobody can read any more: the env is closed. A feeder waiting on
     # a dead child's write lock never writes, so it stays stuck (a daemon thread).
+    give_up = time.monotonic() + DRAIN_LIMIT
+    quiet_since, quiet_polls = time.monotonic(), 0
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
-        while feeder.is_alive() and time.monotonic() < deadline:
-            if selector.select(0.01) and not os.read(fd, 1 << 16):
-                return  # every write end is closed
+        while feeder.is_alive() and time.monotonic() < give_up:
+            if selector.select(0.01):
+                if not os.read(fd, 1 << 16):
+                    return True  # every write end is closed
+                quiet_since, quiet_polls = time.monotonic(), 0
+                continue
+            quiet_polls += 1
+            quiet_for = time.monotonic() - quiet_since
+            if quiet_polls >= QUIET_POLLS and quiet_for >= QUEUE_FLUSH_TIMEOUT:
+                return False
+    return False
 
 
 def close_queues(queues: Sequence[Any]) -> None:
