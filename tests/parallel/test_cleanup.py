@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from itest_shared.parallel import ParallelTestEnvironment, SharedQueue, WorkerError
+from itest_shared.parallel import ParallelTestEnvironment, SharedQueue, WorkerError, _workers
 from tests.parallel.support import HANG, _explode, _worker_children
 
 
@@ -158,6 +158,20 @@ def test_queues_close_without_hanging_when_full_or_unread(start_method: str) -> 
     big.put(b"x" * 2_000_000)  # far more than a pipe holds; nobody will read it
     feeder = big._thread  # type: ignore[attr-defined]
     env.join_all(HANG)
+    env.close()
+    assert not feeder.is_alive()
+
+
+def test_a_slow_feeder_is_drained_to_the_end_not_cut_off_by_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on a loaded machine: the flush window is over before the feeder has sent
+    # much. Bytes keep coming, so it is slow, not stuck: close() waits for it.
+    monkeypatch.setattr(_workers, "QUEUE_FLUSH_TIMEOUT", 0.0)
+    env = ParallelTestEnvironment()
+    big = env.create_queue("big")
+    big.put(b"x" * 2_000_000)  # far more than a pipe holds; nobody will read it
+    feeder = big._thread  # type: ignore[attr-defined]
     env.close()
     assert not feeder.is_alive()
 
