@@ -201,6 +201,7 @@ def _default_store() -> Path:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    from .report import AnalysisCheck
     from .store import Problem, validate_file
 
     # No FILE: the shared store, found as `report` finds it. In a linked worktree
@@ -208,9 +209,11 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
     store = None if args.files else _default_store()
     files = lines = bad = unreadable = 0
     newer: list[Problem] = []
+    # One check for all the files: what report would not analyse (its totals span files).
+    check = AnalysisCheck()
     for path, named in _record_files(args.files or [str(store)]):
         files += 1
-        for problem in validate_file(path, follow_symlinks=named, newer_types=newer):
+        for problem in validate_file(path, follow_symlinks=named, newer_types=newer, check=check):
             out.write(f"{problem}\n")
             if problem.line == 0:
                 unreadable += 1

@@ -59,10 +59,11 @@ from typing import Any
 from ..store import RecordStore, check_run_id
 from ._aggregate import ReportAggregator
 from ._render import render_json, render_markdown
-from ._stats import NO_WORKTREE, ReportError
+from ._stats import NO_WORKTREE, AnalysisCheck, ReportError
 
 __all__ = [
     "NO_WORKTREE",
+    "AnalysisCheck",
     "ReportAggregator",
     "ReportError",
     "build_report",

@@ -194,6 +194,36 @@ class WorktreeStats:
                 known.merge(timing)
 
 
+class AnalysisCheck:
+    """What ``report`` would refuse to analyse, record by record, in the order given.
+
+    Call it with each record (a JSON object that ``load_record`` accepts); it
+    returns why the report would not analyse it, or None. Such a record loads,
+    yet one rule of the report's cannot be seen on a line alone: a timing_stats
+    record whose total, added to the totals of the same operation read before
+    it, passes MAX_TOTAL (half the largest float). So one check is kept for all
+    the files that make up a store, in the order they are read.
+    ``itest-shared validate`` passes one to ``validate_file(check=...)``, so that
+    what ``report`` would not analyse, ``validate`` flags.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self) -> None:
+        self._totals: dict[str, float] = {}
+
+    def __call__(self, record: Mapping[str, Any]) -> str | None:
+        record_type = record.get("record_type")
+        if not isinstance(record_type, str) or record_type not in ANALYSED_TYPES:
+            return None
+        try:
+            # The report's own rule, on a scratch worktree: the totals are shared.
+            WorktreeStats(None).analyse(record_type, record, self._totals)
+        except Malformed as error:
+            return f"report would not analyse this {record_type} record: {error}"
+        return None
+
+
 #: The record types ``analyse`` counts. Not formats.RECORD_TYPES: a type that
 #: release adds is read and counted by type, but analysed only once this module
 #: learns its fields (tests/report check the two agree today).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -231,6 +231,7 @@ def validate_file(
     *,
     follow_symlinks: bool = False,
     newer_types: list[Problem] | None = None,
+    check: Callable[[Mapping[str, Any]], str | None] | None = None,
 ) -> Iterator[Problem]:
     """Check every line of a record file with ``load_record``; yield a Problem per bad line.
 
@@ -244,15 +245,24 @@ def validate_file(
     data (CONTRIBUTING: a minor may add record types): it is not yielded, and is
     appended to ``newer_types``, if given, so that the caller can say so.
 
+    ``check``, if given, is called with each record that loads (its JSON object,
+    in file order); a reason it returns is a Problem for that line. ``itest-shared
+    validate`` passes ``itest_shared.report.AnalysisCheck()``, so that it flags
+    what ``report`` would not analyse.
+
     .. versionchanged:: 1.5 ``follow_symlinks``; symlinks, FIFOs and devices are
        problems; records of newer-minor types are not (``newer_types``).
+
+    .. versionchanged:: 2.0 ``check``.
     """
     path = _checks.path(path, "path")
     if not isinstance(follow_symlinks, bool):
         raise TypeError(f"follow_symlinks must be a bool, got {type(follow_symlinks).__name__}")
     if newer_types is not None and not isinstance(newer_types, list):
         raise TypeError(f"newer_types must be a list or None, got {type(newer_types).__name__}")
-    return _validate(path, follow_symlinks, newer_types)
+    if check is not None and not callable(check):
+        raise TypeError(f"check must be a callable or None, got {type(check).__name__}")
+    return _validate(path, follow_symlinks, newer_types, check)
 
 
 # (major, minor) of the schema this release writes: it knows every type up to it.
@@ -277,7 +287,10 @@ def _newer_type(value: dict[str, Any]) -> str | None:
 
 
 def _validate(
-    path: Path, follow_symlinks: bool, newer_types: list[Problem] | None
+    path: Path,
+    follow_symlinks: bool,
+    newer_types: list[Problem] | None,
+    check: Callable[[Mapping[str, Any]], str | None] | None,
 ) -> Iterator[Problem]:
     stream = open_record_file(path, follow_symlinks=follow_symlinks)
     if isinstance(stream, str):
@@ -301,3 +314,7 @@ def _validate(
                 load_record(value)
             except FormatError as error:
                 yield Problem(path, number, str(error))
+                continue
+            refused = None if check is None else check(value)
+            if refused:
+                yield Problem(path, number, refused)

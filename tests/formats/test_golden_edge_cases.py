@@ -18,6 +18,7 @@ import pytest
 from itest_shared import ErrorContext, load_record
 from itest_shared.cli import main as cli_main
 from itest_shared.exceptions import FormatError
+from itest_shared.report import AnalysisCheck
 from itest_shared.store import validate_file
 from tests.records import (
     DOCUMENTED_FIELDS_BY_TYPE,
@@ -113,9 +114,13 @@ def test_edge_cases_hold_a_base_exception_group_and_a_cut_cause_chain() -> None:
 
 
 def test_edge_case_timings_sit_at_their_bounds() -> None:
-    at_bounds = edge_case("timing_stats")[0]
+    at_bounds, zeros = edge_case("timing_stats")
     assert at_bounds["count"] == 2**64 and at_bounds["min"] == 5e-324
     assert at_bounds["total"] == 1.7e308
+    # It loads, but its total is past what the report sums: validate says so.
+    check = AnalysisCheck()
+    assert "would add up to more than" in (check(at_bounds) or "")
+    assert check(zeros) is None
 
 
 # --- a newer minor ---------------------------------------------------------------------------
