@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import pathlib
 import subprocess
 import threading
 from collections.abc import Callable
+
+from itest_shared.cli import main
 
 # A worktree that loads the plugin: its conftest.py and ini (pytester runs).
 CONFTEST = 'pytest_plugins = ["itest_shared.fixtures"]\n'
@@ -29,6 +33,14 @@ PROTOTYPE_MAP = {
     "plugin_dirs": ["plugin_manager"],
 }
 PROTOTYPE_FALLBACK = ["parser", "chunker", "cache", "parallel", "plugin_manager"]
+
+
+def run_captured(*argv: str) -> tuple[int, str]:
+    """Run the CLI's main() in-process, stdout and stderr captured; its status and stdout."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue()
 
 
 def run_together(target: Callable[[int], object], count: int = 16, name: str = "worker") -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from itest_shared.cli import main
 from itest_shared.formats import ResourceRecord
 from itest_shared.store import TORN_LAST_LINE, Problem, RecordStore, validate_file
 from tests.cli.support import HANG, good_lines, run
+from tests.helpers import run_captured
 from tests.stores import config
 
 # --- validate -----------------------------------------------------------------
@@ -157,17 +157,6 @@ def test_validate_and_report_take_any_bytes(tmp_path: Path) -> None:
         assert status == 0
 
     check()
-
-
-def run_captured(*argv: str) -> tuple[int, str]:
-    """Run main() in-process with stdout captured; return the status and what it printed."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(list(argv))
-    return status, out.getvalue()
 
 
 def test_validate_names_fifos_and_symlinks_without_blocking(tmp_path: Path) -> None:

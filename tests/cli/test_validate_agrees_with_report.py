@@ -7,8 +7,6 @@ half the largest float; validate keeps the same running totals over every file.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
 from pathlib import Path
 
@@ -16,11 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from itest_shared.cli import main
 from itest_shared.formats import Record
 from itest_shared.report import AnalysisCheck, build_report
 from itest_shared.report._stats import MAX_TOTAL
 from itest_shared.store import RecordStore, validate_file
+from tests.helpers import run_captured
 from tests.records import make_stats
 from tests.strategies import records_with_context
 
@@ -29,10 +27,8 @@ HUGE = sys.float_info.max
 
 def validate(*names: str) -> tuple[int, list[str]]:
     """Exit status of ``itest-shared validate NAMES``, and the lines it flagged."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(["validate", *names])
-    return status, [line for line in out.getvalue().splitlines() if ": note: " not in line]
+    status, printed = run_captured("validate", *names)
+    return status, [line for line in printed.splitlines() if ": note: " not in line]
 
 
 def report_problems(store: Path) -> list[tuple[str, int, str]]:

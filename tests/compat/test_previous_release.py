@@ -10,7 +10,6 @@ special values of the edge-case golden files.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import pathlib
@@ -26,8 +25,8 @@ from typing import Any
 import pytest
 
 from itest_shared import __version__, load_record
-from itest_shared.cli import main as cli_main
 from itest_shared.store import RecordStore
+from tests.helpers import run_captured
 from tests.records import (
     CONTEXT,
     GOLDEN,
@@ -215,10 +214,9 @@ def test_the_previous_release_reads_everything_this_release_writes(
 
 
 def report_json(store: pathlib.Path) -> dict[str, Any]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert cli_main(["report", str(store), "--format", "json"]) == 0
-    data: dict[str, Any] = json.loads(out.getvalue())
+    status, printed = run_captured("report", str(store), "--format", "json")
+    assert status == 0
+    data: dict[str, Any] = json.loads(printed)
     return data
 
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import pathlib
 import shutil
@@ -16,10 +15,10 @@ from typing import Any
 import pytest
 
 from itest_shared import ErrorContext, load_record
-from itest_shared.cli import main as cli_main
 from itest_shared.exceptions import FormatError
 from itest_shared.report import AnalysisCheck
 from itest_shared.store import validate_file
+from tests.helpers import run_captured
 from tests.records import (
     DOCUMENTED_FIELDS_BY_TYPE,
     EDGE_CASES,
@@ -156,10 +155,10 @@ def test_every_golden_record_file_validates() -> None:
 
 
 def report(store_parent: pathlib.Path, fmt: str) -> str:
-    out = io.StringIO()
-    with contextlib.chdir(store_parent), contextlib.redirect_stdout(out):
-        assert cli_main(["report", "frozen-store", "--format", fmt]) == 0
-    return out.getvalue()
+    with contextlib.chdir(store_parent):
+        status, printed = run_captured("report", "frozen-store", "--format", fmt)
+    assert status == 0
+    return printed
 
 
 @pytest.mark.parametrize("fmt, expected", [("markdown", "report.md"), ("json", "report.json")])
