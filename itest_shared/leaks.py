@@ -373,19 +373,10 @@ def _marked(psutil: Any, mark: str, pids: frozenset[int]) -> tuple[ProcessInfo, 
                 value = process.environ().get(MARK_VARIABLE, "")
                 if mark not in value.split(":"):
                     continue
-                info = process.as_dict(["name", "cmdline", "status", "create_time"], ad_value=None)
+                info = _process_info(process, orphaned=True)
         except (psutil.Error, OSError):
             continue  # gone, or not ours to read: another user's process
-        found.append(
-            ProcessInfo(
-                pid=pid,
-                name=info["name"] or "?",
-                cmdline=tuple(info["cmdline"] or ()),
-                status=info["status"] or "?",
-                create_time=info["create_time"] or 0.0,
-                orphaned=True,
-            )
-        )
+        found.append(info)
     return tuple(found)
 
 
@@ -432,21 +423,25 @@ def _children(psutil: Any, ignored: set[int]) -> tuple[ProcessInfo, ...]:
             continue
         try:
             with child.oneshot():
-                # ad_value: a zombie has no command line, and another user's
-                # process may deny some fields; it is still reported.
-                info = child.as_dict(["name", "cmdline", "status", "create_time"], ad_value=None)
+                found.append(_process_info(child))
         except psutil.NoSuchProcess:
             continue  # reaped between listing and looking: gone, not leaked
-        found.append(
-            ProcessInfo(
-                pid=child.pid,
-                name=info["name"] or "?",
-                cmdline=tuple(info["cmdline"] or ()),
-                status=info["status"] or "?",
-                create_time=info["create_time"] or 0.0,
-            )
-        )
     return tuple(sorted(found, key=lambda p: p.pid))
+
+
+def _process_info(process: Any, *, orphaned: bool = False) -> ProcessInfo:
+    """A psutil process as a ProcessInfo (call it inside the process's ``oneshot()``)."""
+    # ad_value: a zombie has no command line, and another user's process may
+    # deny some fields; it is still reported.
+    info = process.as_dict(["name", "cmdline", "status", "create_time"], ad_value=None)
+    return ProcessInfo(
+        pid=process.pid,
+        name=info["name"] or "?",
+        cmdline=tuple(info["cmdline"] or ()),
+        status=info["status"] or "?",
+        create_time=info["create_time"] or 0.0,
+        orphaned=orphaned,
+    )
 
 
 def _open_fds(psutil: Any, ignored: set[int]) -> tuple[tuple[FdInfo, ...], int, str]:
