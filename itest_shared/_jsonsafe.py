@@ -27,6 +27,10 @@ loaded and written again is the same line.
 
 The other way, :func:`loads_strict` reads JSON as RFC 8259 defines it (no NaN or
 Infinity), for the store and the shared files alike.
+
+Both directions go through orjson where it gives exactly what the standard
+library would (the store writes and reads every record through here: five to ten
+times faster, ``benchmarks/bench_store.py``), and through :mod:`json` for the rest.
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ import base64
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn, TypeAlias
+
+import orjson
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 
@@ -189,16 +196,90 @@ _STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 _FINITE_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
+# 19 digits in a row: maybe an integer beyond 64 bits, which orjson would read as
+# a float (json keeps it exact). Such text, rare in records, goes to json.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+
+
 def loads_strict(raw: bytes | str, *, finite: bool = False) -> Any:
     """``json.loads`` refusing NaN and the infinities (NotStrictJSON, a ValueError).
 
     With ``finite``, a number too large for a double (``1e400``, which json
     reads as infinity) is refused too.
+
+    orjson reads the text first. Where it gives a value, it is the one json
+    gives: orjson refuses everything json would read differently (NaN, numbers
+    out of a double's range, lone surrogates, text that is not UTF-8, nesting
+    over 1,024 levels) except integers beyond 64 bits, which are kept from it.
+    Whatever orjson refuses is read by json, so results and errors are json's.
     """
+    if isinstance(raw, bytes):
+        long = _LONG_DIGITS_BYTES.search(raw) is not None
+    else:
+        long = _LONG_DIGITS.search(raw) is not None
+    if not long:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # json reads it, or raises its own error
     if isinstance(raw, bytes):
         # As json.loads does: UTF-8 (or -16/-32 by the first bytes), surrogates kept.
         raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
     return (_FINITE_DECODER if finite else _STRICT_DECODER).decode(raw)
+
+
+def dumps_compact(value: JsonValue) -> bytes:
+    """The compact JSON text of ``value``, a JSON-safe value (see :func:`to_json_safe`), as UTF-8.
+
+    It reads back (:func:`loads_strict`) as ``json.dumps(value, allow_nan=False,
+    separators=(",", ":"))`` would, but non-ASCII text is written as it is, not
+    escaped. A NaN or an infinity must not be in ``value``: JSON-safe values
+    never hold them, and orjson would write ``null``.
+    """
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        # An integer beyond 64 bits, a lone surrogate (json escapes it as
+        # \udXXX), nesting deeper than orjson's 254 levels: json writes them.
+        return json.dumps(value, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def json_safe_view(value: Any) -> JsonValue:
+    """``to_json_safe(value)``, or ``value`` itself (no copy) when it is plain JSON already.
+
+    For serialising at once: the result may be ``value``, so it must not be kept
+    or changed. Plain JSON: dicts with str keys, lists, str, bool, None, int and
+    finite floats (exact types, no subclasses), nested less than ``MAX_DEPTH``
+    levels, which :func:`to_json_safe` would return as equal copies.
+    """
+    return value if _is_plain(value, 0) else _convert(value, set(), 0)
+
+
+def _is_plain(value: Any, depth: int) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return value.bit_length() < 64 or has_decimal_repr(value)
+    if kind is float:
+        return math.isfinite(value)
+    if depth >= MAX_DEPTH:
+        return False  # too deep: to_json_safe truncates (and cuts cycles short)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            item_kind = type(item)
+            # The common leaves here, without a call each.
+            if item_kind is str or (item_kind is int and item.bit_length() < 64):
+                continue
+            if not _is_plain(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        return all(_is_plain(item, depth + 1) for item in value)
+    return False
 
 
 def json_kind(value: object) -> str:

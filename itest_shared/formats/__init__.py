@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, get_args
 
 import attrs
@@ -127,7 +127,9 @@ class ErrorContext(Record):
         """The travelling description of ``original_error``; kept after loading."""
         return self._meta.error_info
 
-    def _fields_to_json(self) -> dict[str, JsonValue]:
+    def _fields_to_json(
+        self, safe: Callable[[Any], JsonValue] = to_json_safe
+    ) -> dict[str, JsonValue]:
         info = self.error_info
         return {
             "source_module": self.source_module,
@@ -137,7 +139,7 @@ class ErrorContext(Record):
             "error_type": self.error_type,
             "error_message": self.error_message,
             "timestamp": self.timestamp,
-            "context_data": to_json_safe(self.context_data),
+            "context_data": safe(self.context_data),
         }
 
 
@@ -157,11 +159,13 @@ class ConfigChangeEvent(Record):
     def __attrs_post_init__(self) -> None:
         self._init_meta()
 
-    def _fields_to_json(self) -> dict[str, JsonValue]:
+    def _fields_to_json(
+        self, safe: Callable[[Any], JsonValue] = to_json_safe
+    ) -> dict[str, JsonValue]:
         return {
             "config_path": self.config_path,
-            "old_value": to_json_safe(self.old_value),
-            "new_value": to_json_safe(self.new_value),
+            "old_value": safe(self.old_value),
+            "new_value": safe(self.new_value),
             "affected_modules": list(self.affected_modules),
             "timestamp": self.timestamp,
         }
@@ -212,14 +216,16 @@ class ResourceRecord(Record):
         # As in the documented dict, "released_at" is there only once released.
         return self._FIELDS if self.released_at is not None else self._FIELDS[:-1]
 
-    def _fields_to_json(self) -> dict[str, JsonValue]:
+    def _fields_to_json(
+        self, safe: Callable[[Any], JsonValue] = to_json_safe
+    ) -> dict[str, JsonValue]:
         return {
             "resource_id": self.resource_id,
             "resource_type": self.resource_type,
             "owner_module": self.owner_module,
             "created_at": self.created_at,
             "state": self.state,
-            "metadata": to_json_safe(self.metadata),
+            "metadata": safe(self.metadata),
             "released_at": self.released_at,
         }
 
@@ -289,7 +295,9 @@ class TimingStatsRecord(Record):
         values = {name: getattr(stats, name) for name in names}
         return cls(**values, timestamp=time.time() if timestamp is None else timestamp)
 
-    def _fields_to_json(self) -> dict[str, JsonValue]:
+    def _fields_to_json(
+        self, safe: Callable[[Any], JsonValue] = to_json_safe
+    ) -> dict[str, JsonValue]:
         return {name: getattr(self, name) for name in self._FIELDS}
 
 

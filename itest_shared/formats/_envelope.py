@@ -11,12 +11,12 @@ import itertools
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 import attrs
 
-from .._jsonsafe import JsonValue, to_json_safe
+from .._jsonsafe import JsonValue, dumps_compact, json_safe_view, to_json_safe
 from .._mapping import AttributeMapping
 from ._parts import Envelope, ExceptionInfo, RecordContext
 from ._version import SCHEMA_VERSION, package_version
@@ -49,14 +49,29 @@ def new_record_id() -> str:
     return f"{_prefix}-{next(_counter):x}"
 
 
+# Per thread: the producer of the records it made last. Records made by one thread
+# share the dict (no record changes it), so that writing them encodes it once.
+_producers = threading.local()
+
+
 def current_producer() -> dict[str, object]:
-    """Describe the process and thread that are creating a record right now."""
-    return {
-        "package_version": package_version(),
-        "pid": os.getpid(),
-        "thread_id": threading.get_ident(),
-        "thread_name": threading.current_thread().name,
-    }
+    """Describe the process and thread that are creating a record right now.
+
+    The same dict for every record of a thread, while its pid and name stay:
+    treat it as read-only.
+    """
+    pid = os.getpid()
+    name = threading.current_thread().name
+    producer: dict[str, object] | None = getattr(_producers, "last", None)
+    if producer is None or producer["pid"] != pid or producer["thread_name"] != name:
+        producer = {
+            "package_version": package_version(),
+            "pid": pid,
+            "thread_id": threading.get_ident(),
+            "thread_name": name,
+        }
+        _producers.last = producer
+    return producer
 
 
 # --- the base of every record ------------------------------------------------------
@@ -145,7 +160,10 @@ class Record(AttributeMapping):
         object.__setattr__(copy, "_meta", self._meta._replace(context=context))
         return copy
 
-    def _fields_to_json(self) -> dict[str, JsonValue]:
+    def _fields_to_json(
+        self, safe: Callable[[Any], JsonValue] = to_json_safe
+    ) -> dict[str, JsonValue]:
+        """The fields' JSON form; ``safe`` makes each user value (metadata...) JSON-safe."""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, JsonValue]:
@@ -173,6 +191,29 @@ class Record(AttributeMapping):
         """Return the record as one line of JSON."""
         return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
 
+    def _json_line(self, context: RecordContext | None = None) -> bytes:
+        """The record as the store writes it: ``to_dict()`` as one line of UTF-8 JSON.
+
+        The same keys in the same order as ``to_json()``, built from parts, with
+        non-ASCII text as it is. ``context``, when given, is written instead of
+        the record's own: what ``with_context(context)`` would give, without the copy.
+        """
+        meta = self._meta
+        if context is None:
+            context = meta.context
+        part = b"" if context is None else _context_part(context)
+        # The view, not a copy, of user values: the dict is serialised at once.
+        fields = dumps_compact(self._fields_to_json(json_safe_view))
+        return b"".join(
+            (
+                _heads[self.RECORD_TYPE],
+                dumps_compact(meta.record_id),
+                _producer_part(meta.producer),
+                part,
+                b"}\n" if fields == b"{}" else b"," + fields[1:] + b"\n",
+            )
+        )
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str | bytes) -> Self:
         """Rebuild a record of this type from ``to_dict()`` output or its JSON text."""
@@ -191,10 +232,51 @@ def _unpickle(cls: type[R], data: dict[str, JsonValue], schema_version: str) -> 
     return record
 
 
+# record_type -> the start of its JSON line, up to the record id's value.
+_heads: dict[str, bytes] = {}
+
+
+# The producer part of recent lines, by the producer dict's identity: the
+# records of one thread share one dict (``current_producer``). Each entry keeps
+# its dict alive, so that no other dict can take its id. Bounded: a loaded
+# record has a dict of its own, which is encoded each time.
+_producer_parts: dict[int, tuple[dict[str, Any], bytes]] = {}
+_PRODUCER_PARTS_MAX = 64
+
+
+def _producer_part(producer: dict[str, Any]) -> bytes:
+    entry = _producer_parts.get(id(producer))
+    if entry is not None and entry[0] is producer:
+        return entry[1]
+    part = b',"producer":' + dumps_compact(json_safe_view(producer))
+    if len(_producer_parts) >= _PRODUCER_PARTS_MAX:
+        _producer_parts.clear()
+    _producer_parts[id(producer)] = (producer, part)
+    return part
+
+
+# The context part of the last line written: a test's records share one context
+# (a RecordContext is frozen: the same object always encodes the same way). One
+# tuple, read and replaced whole, so threads never see half of an update.
+_last_context: tuple[RecordContext | None, bytes] = (None, b"")
+
+
+def _context_part(context: RecordContext) -> bytes:
+    """``context`` as the part of a record's JSON line that carries it: ``,"context":{...}``."""
+    global _last_context
+    last, part = _last_context
+    if last is not context:
+        part = b',"context":' + dumps_compact(context.to_dict())
+        _last_context = (context, part)
+    return part
+
+
 def register(cls: type[R]) -> type[R]:
     """Class decorator: make ``cls`` a record type that ``load`` reads by its RECORD_TYPE."""
     cls._FIELDS = tuple(field.name for field in attrs.fields(cls))
     RECORD_TYPES[cls.RECORD_TYPE] = cls
+    head: dict[str, JsonValue] = {"record_type": cls.RECORD_TYPE, "schema_version": SCHEMA_VERSION}
+    _heads[cls.RECORD_TYPE] = dumps_compact(head)[:-1] + b',"record_id":'
     return cls
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from .. import _checks
 from .._jsonsafe import NotStrictJSON, loads_strict
-from ..formats import Record
+from ..formats import RECORD_TYPES, Record, RecordContext
 from ._read import (
     MAX_LINE_BYTES,
     TORN_LAST_LINE,
@@ -53,6 +53,8 @@ _RUN_ID_RULE = (
     "1-128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit"
 )
 _SUFFIX = ".jsonl"
+# The record classes, for a check cheaper than isinstance (Record is an ABC).
+_RECORD_CLASSES = frozenset(RECORD_TYPES.values())
 # Every writer alive in this process, so that a forked child can reset them all.
 _writers: weakref.WeakSet[RecordWriter] = weakref.WeakSet()
 
@@ -83,8 +85,13 @@ def _host() -> str:
 def _encode(item: object) -> bytes:
     """Return ``item`` as one JSON line ending in a newline, or raise naming the problem."""
     if isinstance(item, Record):
-        text = item.to_json()
-    elif isinstance(item, Mapping):
+        # Built from parts by the record itself: no json.dumps of a whole dict,
+        # and no parse to check it (bench_store.py).
+        data = item._json_line()
+        if len(data) > MAX_LINE_BYTES:
+            raise ValueError(_too_long(data))
+        return data
+    if isinstance(item, Mapping):
         try:
             text = json.dumps(dict(item), allow_nan=False, separators=(",", ":"))
         except TypeError as error:
@@ -118,10 +125,12 @@ def _encode(item: object) -> bytes:
     except UnicodeEncodeError as error:
         raise ValueError(f"record line is not valid UTF-8 text: {error}") from None
     if len(data) > MAX_LINE_BYTES:
-        raise ValueError(
-            f"record is {len(data)} bytes as JSON; the store takes at most {MAX_LINE_BYTES}"
-        )
+        raise ValueError(_too_long(data))
     return data
+
+
+def _too_long(line: bytes) -> str:
+    return f"record is {len(line)} bytes as JSON; the store takes at most {MAX_LINE_BYTES}"
 
 
 class RecordWriter:
@@ -175,8 +184,19 @@ class RecordWriter:
         """
         self._append(_encode(record), 1)
 
-    def write_many(self, records: Iterable[Record | Mapping[str, Any] | str]) -> int:
+    def write_many(
+        self,
+        records: Iterable[Record | Mapping[str, Any] | str],
+        *,
+        context: RecordContext | None = None,
+    ) -> int:
         """Append several records with one write; return how many were written.
+
+        With ``context``, every record is written stamped with it: the lines of
+        ``record.with_context(context)``, without making the copies. The records
+        must then all be Records (TypeError otherwise, naming the index).
+
+        .. versionchanged:: 2.1 ``context``.
 
         Every record is encoded first: if any of them is bad, the error names its
         index and nothing is written. The batch reaches the file in one
@@ -188,12 +208,35 @@ class RecordWriter:
         too, the error's note says how many records stayed whole, and later
         writes go to a new file.
         """
+        if context is not None:
+            return self._write_stamped(records, context)
         chunks = []
         for index, record in enumerate(records):
             try:
                 chunks.append(_encode(record))
             except (TypeError, ValueError) as error:
                 raise type(error)(f"records[{index}]: {error}") from None
+        if chunks:
+            self._append(b"".join(chunks), len(chunks))
+        return len(chunks)
+
+    def _write_stamped(self, records: Iterable[Any], context: RecordContext) -> int:
+        # write_many(context=...): only Records, each encoded by itself (the hot
+        # path of --itest-record: bench_store.py).
+        if not isinstance(context, RecordContext):
+            raise TypeError(f"context must be a RecordContext or None, got {context!r}")
+        chunks = []
+        for index, record in enumerate(records):
+            if type(record) not in _RECORD_CLASSES and not isinstance(record, Record):
+                raise TypeError(
+                    f"records[{index}] must be a Record (ErrorContext, ConfigChangeEvent,"
+                    f" ResourceRecord, TimingStatsRecord) to take a context,"
+                    f" got {type(record).__name__}"
+                )
+            line = record._json_line(context)
+            if len(line) > MAX_LINE_BYTES:
+                raise ValueError(f"records[{index}]: {_too_long(line)}")
+            chunks.append(line)
         if chunks:
             self._append(b"".join(chunks), len(chunks))
         return len(chunks)
