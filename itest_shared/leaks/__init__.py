@@ -31,7 +31,10 @@ forkserver and the resource tracker, and the pipe the parent keeps to each)
 are left out: they start at first use and live as long as the interpreter,
 so they are no test's leak. Their own children are not left out.
 
-psutil is imported on first use; the audit cannot run without it.
+On Linux the process tree is read from ``/proc`` by a table kept between
+snapshots, which reads again only what changed (``_procs``); elsewhere psutil
+reads it whole each time. psutil is imported on first use; the audit cannot
+run without it.
 
 .. versionadded:: 1.1
 """
@@ -46,12 +49,14 @@ import time
 import uuid
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
-from . import _checks
+from .. import _checks
+from . import _procs
 
 __all__ = [
     "MARK_VARIABLE",
@@ -175,6 +180,17 @@ class LeakReport:
             raise AssertionError(self.describe())
 
 
+class _Keys(NamedTuple):
+    """A snapshot as plain keys: what ``audit()`` compares, building objects only for the new."""
+
+    threads: frozenset[tuple[int | None, int | None]]
+    #: (pid, start time in clock ticks) of each descendant.
+    processes: frozenset[tuple[int, int]]
+    fds: frozenset[tuple[int, str]]
+    #: The process table's serial: what it finds later came after the snapshot.
+    serial: int
+
+
 @attrs.frozen
 class LeakSnapshot:
     """The threads, child processes and file descriptors of this process at one moment."""
@@ -188,10 +204,14 @@ class LeakSnapshot:
     #:
     #: .. versionadded:: 2.0
     mark: str = ""
-    #: Every process id on the machine at that moment, where a mark is looked for.
+    #: Every process id on the machine at that moment, where a mark is looked for
+    #: (on Linux, a few that ended since a process was last created may be among them).
     #:
     #: .. versionadded:: 2.0
     pids: frozenset[int] = frozenset()
+    # Set by take() where /proc tells everything (Linux); a snapshot made by
+    # hand, or evolved, has none and is audited the slower way, through diff().
+    _keys: _Keys | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     @classmethod
     def take(cls, *, mark: str = "", known: frozenset[int] | None = None) -> LeakSnapshot:
@@ -207,17 +227,41 @@ class LeakSnapshot:
         """
         psutil = _import_psutil()
         helper_pids, helper_fds = _process_wide_helpers()
-        fds, unnamed, coverage = _open_fds(psutil, helper_fds)
+        fd_pairs = _proc_fd_pairs(helper_fds) if os.path.isdir(_PROC_FD) else None
+        if fd_pairs is not None:
+            fds = tuple(FdInfo(fd, target) for fd, target in fd_pairs)
+            unnamed, coverage = 0, _ALL_FDS
+        else:
+            fds, unnamed, coverage = _psutil_fds(psutil, helper_fds)
+        threads = threading.enumerate()
         pids: frozenset[int] = frozenset()
-        processes = _children(psutil, helper_pids)
-        if mark:
-            pids = frozenset(psutil.pids())
+        table = _procs.shared()
+        keys = None
+        if table is None:  # no /proc: psutil reads the process tree
+            processes = _children(psutil, helper_pids)
+            descendants = {p.pid for p in processes}
+            if mark:
+                pids = frozenset(psutil.pids())
+        else:
+            look = table.look(os.getpid())
+            tree = [key for key in look.descendants if key[0] not in helper_pids]
+            descendants = {pid for pid, _ in tree}
+            processes = _process_infos(psutil, sorted(descendants))
+            if mark:
+                pids = look.pids
+            if fd_pairs is not None:
+                keys = _Keys(
+                    threads=frozenset((t.ident, t.native_id) for t in threads),
+                    processes=frozenset(tree),
+                    fds=frozenset(fd_pairs),
+                    serial=look.serial,
+                )
         if mark and known is not None:
-            seen = helper_pids | {p.pid for p in processes} | {os.getpid()}
-            orphans = _marked(psutil, mark, pids - known - seen)
+            seen = helper_pids | descendants | {os.getpid()}
+            orphans = _marked(psutil, mark, pids - known - seen, proc=table is not None)
             processes = tuple(sorted(processes + orphans, key=lambda p: p.pid))
-        return cls(
-            threads=_threads(),
+        snapshot = cls(
+            threads=tuple(_thread_info(t) for t in threads),
             processes=processes,
             fds=fds,
             unnamed_fds=unnamed,
@@ -225,6 +269,8 @@ class LeakSnapshot:
             mark=mark,
             pids=pids,
         )
+        object.__setattr__(snapshot, "_keys", keys)  # frozen: the one way to set it
+        return snapshot
 
     def diff(self, later: LeakSnapshot) -> LeakReport:
         """Report what ``later`` has that this snapshot had not."""
@@ -267,12 +313,48 @@ class LeakSnapshot:
         deadline = time.monotonic() + _checks.seconds(seconds, "grace_period")
         pause = _FIRST_PAUSE
         while True:
-            report = self.diff(LeakSnapshot.take(mark=self.mark, known=self.pids))
+            report = self._report_now()
+            if report is None:
+                report = self.diff(LeakSnapshot.take(mark=self.mark, known=self.pids))
             remaining = deadline - time.monotonic()
             if report.is_clean or remaining <= 0:
                 return report
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, _MAX_PAUSE)
+
+    def _report_now(self) -> LeakReport | None:
+        """What is there now and was not at this snapshot, or None without its keys.
+
+        The same report as ``diff(LeakSnapshot.take(...))``, for less: each
+        thread, process and fd is a plain key until it is found new, and the
+        process table reads of the machine only what changed (``_procs``).
+        Orphans are looked for among the processes found after this
+        snapshot, a pid that was reused meanwhile included.
+        """
+        keys = self._keys
+        table = _procs.shared()
+        if keys is None or table is None or not os.path.isdir(_PROC_FD):
+            return None
+        psutil = _import_psutil()
+        helper_pids, helper_fds = _process_wide_helpers()
+        fds = [pair for pair in _proc_fd_pairs(helper_fds) if pair not in keys.fds]
+        threads = [t for t in threading.enumerate() if (t.ident, t.native_id) not in keys.threads]
+        me = os.getpid()
+        look = table.look(me, since=keys.serial)
+        tree = [key for key in look.descendants if key[0] not in helper_pids]
+        processes = _process_infos(
+            psutil, [pid for pid, start in tree if (pid, start) not in keys.processes]
+        )
+        if self.mark:
+            seen = helper_pids | {pid for pid, _ in tree} | {me}
+            born = {pid for pid, _ in look.born} - seen
+            orphans = _marked(psutil, self.mark, born, proc=True)
+            processes = tuple(sorted(processes + orphans, key=lambda p: p.pid))
+        return LeakReport(
+            threads=tuple(_thread_info(t) for t in threads),
+            processes=processes,
+            fds=tuple(FdInfo(fd, target) for fd, target in fds),
+        )
 
 
 class LeakAudit:
@@ -363,21 +445,44 @@ def unmark_descendants(mark: str) -> None:
             os.environ.pop(MARK_VARIABLE, None)
 
 
-def _marked(psutil: Any, mark: str, pids: frozenset[int]) -> tuple[ProcessInfo, ...]:
-    """The processes among ``pids`` whose environment carries ``mark``."""
+def _marked(psutil: Any, mark: str, pids: Iterable[int], *, proc: bool) -> tuple[ProcessInfo, ...]:
+    """The processes among ``pids`` whose environment carries ``mark`` (``proc``: read /proc)."""
     found = []
     for pid in pids:
         try:
-            process = psutil.Process(pid)
-            with process.oneshot():
-                value = process.environ().get(MARK_VARIABLE, "")
-                if mark not in value.split(":"):
+            if proc:
+                if mark not in _proc_mark(pid).split(":"):
                     continue
+                process = psutil.Process(pid)
+            else:
+                process = psutil.Process(pid)
+                if mark not in process.environ().get(MARK_VARIABLE, "").split(":"):
+                    continue
+            with process.oneshot():
                 info = _process_info(process, orphaned=True)
         except (psutil.Error, OSError):
             continue  # gone, or not ours to read: another user's process
         found.append(info)
     return tuple(found)
+
+
+_MARK_ENTRY = f"{MARK_VARIABLE}=".encode()
+
+
+def _proc_mark(pid: int) -> str:
+    """The value of ``MARK_VARIABLE`` in ``pid``'s environment ("" for none), from /proc."""
+    fd = os.open(f"/proc/{pid}/environ", os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    value = b""
+    for entry in b"".join(chunks).split(b"\0"):
+        if entry.startswith(_MARK_ENTRY):
+            value = entry[len(_MARK_ENTRY) :]  # the last one wins, as in psutil's environ()
+    return value.decode("utf-8", "surrogateescape")
 
 
 # -- looking at the process ---------------------------------------------------------------
@@ -394,10 +499,9 @@ def _import_psutil() -> Any:
     return psutil
 
 
-def _threads() -> tuple[ThreadInfo, ...]:
-    return tuple(
-        ThreadInfo(name=t.name, ident=t.ident, native_id=t.native_id, daemon=t.daemon)
-        for t in threading.enumerate()
+def _thread_info(thread: threading.Thread) -> ThreadInfo:
+    return ThreadInfo(
+        name=thread.name, ident=thread.ident, native_id=thread.native_id, daemon=thread.daemon
     )
 
 
@@ -429,6 +533,19 @@ def _children(psutil: Any, ignored: set[int]) -> tuple[ProcessInfo, ...]:
     return tuple(sorted(found, key=lambda p: p.pid))
 
 
+def _process_infos(psutil: Any, pids: Iterable[int]) -> tuple[ProcessInfo, ...]:
+    """A ProcessInfo of each of ``pids`` still there, in the order given."""
+    found = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            with process.oneshot():
+                found.append(_process_info(process))
+        except psutil.NoSuchProcess:
+            continue  # reaped between listing and looking: gone, not leaked
+    return tuple(found)
+
+
 def _process_info(process: Any, *, orphaned: bool = False) -> ProcessInfo:
     """A psutil process as a ProcessInfo (call it inside the process's ``oneshot()``)."""
     # ad_value: a zombie has no command line, and another user's process may
@@ -444,14 +561,8 @@ def _process_info(process: Any, *, orphaned: bool = False) -> ProcessInfo:
     )
 
 
-def _open_fds(psutil: Any, ignored: set[int]) -> tuple[tuple[FdInfo, ...], int, str]:
-    """The named fds, how many more there are unnamed, and what this platform covers."""
-    if os.path.isdir(_PROC_FD):
-        return _proc_fds(ignored), 0, _ALL_FDS
-    return _psutil_fds(psutil, ignored)
-
-
-def _proc_fds(ignored: set[int]) -> tuple[FdInfo, ...]:
+def _proc_fd_pairs(ignored: set[int]) -> list[tuple[int, str]]:
+    """(fd, target) of each open fd, from /proc, sorted."""
     found = []
     for name in os.listdir(_PROC_FD):
         fd = int(name)
@@ -463,8 +574,9 @@ def _proc_fds(ignored: set[int]) -> tuple[FdInfo, ...]:
             # Closed since the listing: the listing's own directory fd always
             # is, and so may be one another thread closed meanwhile.
             continue
-        found.append(FdInfo(fd=fd, target=target))
-    return tuple(sorted(found, key=lambda f: f.fd))
+        found.append((fd, target))
+    found.sort()
+    return found
 
 
 def _psutil_fds(psutil: Any, ignored: set[int]) -> tuple[tuple[FdInfo, ...], int, str]:
