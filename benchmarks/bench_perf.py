@@ -3,11 +3,20 @@
 Run: ``python benchmarks/bench_perf.py`` (``--quick`` for a short run).
 
 1. ``with monitor.measure(op)`` (and start/end tokens, and a decorated function)
-   against a bare ``time.perf_counter()`` pair plus a list append, and against
-   the earlier design (one start time per name in a plain dict, no lock); and
-   the duration recorded for an empty block, which is the bias in every sample.
-2. ``ThreadSafeCounter.increment`` against ``with lock: value += 1`` written by hand.
-3. ``AsyncTestRunner.run_parallel`` of 1,000 trivial coroutines against
+   against a bare ``time.perf_counter()`` pair plus a list append, against a
+   minimal thread-safe context manager (a perf_counter pair, a lock, a list
+   append; issue 11's target: measure() <= 1.3x it), and against the earlier
+   design (one start time per name in a plain dict, no lock); and the duration
+   recorded for an empty block, which is the bias in every sample (target:
+   <= 1.5x a bare perf_counter pair's), beside that of a ``with`` whose enter
+   and exit only read the clock (the floor of any context manager).
+2. pytest-benchmark as an outside anchor (issue 11): in one pytest run, turns
+   of a ``benchmark.pedantic`` round of a call of an empty function (one
+   iteration per round) and of ``with monitor.measure(op):`` around the same
+   call; the cost per round and per timing, and the median duration each
+   records. Skipped when pytest-benchmark is not installed (a dev extra).
+3. ``ThreadSafeCounter.increment`` against ``with lock: value += 1`` written by hand.
+4. ``AsyncTestRunner.run_parallel`` of 1,000 trivial coroutines against
    ``asyncio.gather`` of the same, both on one already-running loop; and
    ``runner.run`` against ``loop.run_until_complete`` on a reused loop.
 """
@@ -16,9 +25,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from _timing import interleaved
@@ -43,15 +60,59 @@ class EarlierMonitor:
         return duration
 
 
+MINIMAL = "minimal thread-safe context manager"
+MINIMAL_ACQUIRE = "the same, lock.acquire()/release()"
+FLOOR = "a `with` that only reads the clock"
+
+
+class MinimalTimer:
+    """The baseline issue 11 names: a minimal thread-safe context manager, made per block."""
+
+    __slots__ = ("_lock", "_samples", "_start")
+
+    def __init__(self, samples: list[float], lock: threading.Lock) -> None:
+        self._samples, self._lock = samples, lock
+
+    def __enter__(self) -> None:
+        self._start = perf_counter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        duration = perf_counter() - self._start
+        with self._lock:
+            self._samples.append(duration)
+
+
+class MinimalTimerAcquire(MinimalTimer):
+    """The same with ``acquire()``/``release()``, which measure() uses: cheaper than ``with``."""
+
+    __slots__ = ()
+
+    def __exit__(self, *exc_info: object) -> None:
+        duration = perf_counter() - self._start
+        self._lock.acquire()
+        try:
+            self._samples.append(duration)
+        finally:
+            self._lock.release()
+
+
 def bench_timing(number: int, repeat: int) -> dict[str, float]:
     """Per-timing cost of each way to time an empty block."""
     monitor, earlier = PerformanceMonitor(), EarlierMonitor()
     samples: list[float] = []
-    clock = time.perf_counter
+    clock, lock = time.perf_counter, threading.Lock()
 
     def bare() -> None:
         start = clock()
         samples.append(clock() - start)
+
+    def minimal() -> None:
+        with MinimalTimer(samples, lock):
+            pass
+
+    def minimal_acquire() -> None:
+        with MinimalTimerAcquire(samples, lock):
+            pass
 
     def earlier_pair() -> None:
         earlier.start_timing("op")
@@ -75,6 +136,8 @@ def bench_timing(number: int, repeat: int) -> dict[str, float]:
     result = interleaved(
         {
             "bare perf_counter pair + append": bare,
+            MINIMAL: minimal,
+            MINIMAL_ACQUIRE: minimal_acquire,
             "earlier design (dict, no lock)": earlier_pair,
             "with monitor.measure(op)": context_manager,
             "end_timing(start_timing(op))": token_pair,
@@ -84,22 +147,141 @@ def bench_timing(number: int, repeat: int) -> dict[str, float]:
         number,
         repeat,
     )
+    if len(monitor.get_samples("op")) != 4 * number * repeat:
+        raise SystemExit("sanity: the monitor lost timings")
     samples.clear()
     return result
 
 
-def bench_bias(count: int) -> tuple[float, float]:
-    """Median recorded duration of an empty block: measure() against a bare perf_counter pair.
+class ClockOnly:
+    """The floor of any ``with`` for the bias: its enter and exit only read the clock."""
 
-    This is how much the monitor's own work inflates each sample it records.
+    __slots__ = ("samples", "start")
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+
+    def __enter__(self) -> None:
+        self.start = perf_counter()
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        now = perf_counter()
+        self.samples.append(now - self.start)
+
+
+def bench_bias(count: int) -> dict[str, float]:
+    """Median recorded duration of an empty block: measure(), the floor of a ``with``, a bare pair.
+
+    This is how much the monitor's own work inflates each sample it records. A
+    ``with`` puts the return from ``__enter__`` and the call of ``__exit__``
+    between its two clock reads; ``ClockOnly`` shows what that alone costs.
     """
-    monitor, clock, bare = PerformanceMonitor(), time.perf_counter, []
-    for _ in range(count):
+    monitor, clock, floor = PerformanceMonitor(), time.perf_counter, ClockOnly()
+    bare: list[float] = []
+    for turn in range(count):
         start = clock()
         bare.append(clock() - start)
-        with monitor.measure("empty"):
-            pass
-    return statistics.median(monitor.get_samples("empty")), statistics.median(bare)
+        if turn % 2:
+            with monitor.measure("empty"):
+                pass
+            with floor:
+                pass
+        else:
+            with floor:
+                pass
+            with monitor.measure("empty"):
+                pass
+    recorded = monitor.get_samples("empty")
+    if not len(recorded) == len(floor.samples) == len(bare) == count:
+        raise SystemExit("sanity: a recorded duration is missing")
+    return {
+        "measure()": statistics.median(recorded),
+        FLOOR: statistics.median(floor.samples),
+        "bare perf_counter pair": statistics.median(bare),
+    }
+
+
+# The anchor's test file: each turn (one test, as the benchmark fixture serves
+# one call) times ROUNDS pedantic rounds, then ROUNDS measure() blocks, of the
+# same call; turns alternate which goes first. pytest-benchmark's own figures
+# (its median recorded duration) come from --benchmark-json; ours from extra_info.
+ANCHOR_TEST = """
+import statistics
+import time
+
+import pytest
+
+from itest_shared.perf import PerformanceMonitor
+
+ROUNDS = {rounds}
+
+
+def empty():
+    pass
+
+
+@pytest.mark.parametrize("turn", range({turns}))
+def test_turn(benchmark, turn):
+    monitor, clock = PerformanceMonitor(), time.perf_counter
+
+    def theirs():
+        start = clock()
+        benchmark.pedantic(empty, rounds=ROUNDS, iterations=1, warmup_rounds=0)
+        return (clock() - start) / ROUNDS
+
+    def ours():
+        start = clock()
+        for _ in range(ROUNDS):
+            with monitor.measure("empty"):
+                empty()
+        return (clock() - start) / ROUNDS
+
+    if turn % 2:
+        per_timing, per_round = ours(), theirs()
+    else:
+        per_round, per_timing = theirs(), ours()
+    samples = monitor.get_samples("empty")
+    assert len(samples) == ROUNDS
+    benchmark.extra_info.update(
+        per_round=per_round, per_timing=per_timing, recorded=statistics.median(samples)
+    )
+"""
+
+
+def bench_pytest_benchmark(rounds: int, turns: int) -> dict[str, float] | None:
+    """Best per-round and per-timing cost over the turns, and the median recorded durations."""
+    if importlib.util.find_spec("pytest_benchmark") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "test_anchor.py").write_text(ANCHOR_TEST.format(rounds=rounds, turns=turns))
+        report = directory / "benchmark.json"
+        # Only pytest-benchmark: no other plugin of the environment (ours, randomly,
+        # timeout, xdist...) in the run, and no project configuration (-c: an empty one).
+        (directory / "pytest.ini").write_text("[pytest]\n")
+        env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "pytest_benchmark.plugin"]
+        command += ["-p", "no:cacheprovider", "-c", str(directory / "pytest.ini")]
+        command += [f"--benchmark-json={report}", str(directory / "test_anchor.py")]
+        done = subprocess.run(
+            command,
+            cwd=directory,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"the pytest-benchmark run failed:\n{done.stdout}{done.stderr}")
+        benchmarks = json.loads(report.read_text())["benchmarks"]
+    if len(benchmarks) != turns or any(b["stats"]["rounds"] != rounds for b in benchmarks):
+        raise SystemExit("sanity: pytest-benchmark ran another number of turns or rounds")
+    extra = [b["extra_info"] for b in benchmarks]
+    return {
+        "per_round": min(e["per_round"] for e in extra),
+        "per_timing": min(e["per_timing"] for e in extra),
+        "their_recorded": statistics.median(b["stats"]["median"] for b in benchmarks),
+        "our_recorded": statistics.median(e["recorded"] for e in extra),
+    }
 
 
 def bench_counter(number: int, repeat: int) -> dict[str, float]:
@@ -169,13 +351,39 @@ def main() -> None:
 
     timings = bench_timing(number, repeat)
     report("One timing of an empty block:", timings, "bare perf_counter pair + append")
-    ratio = timings["with monitor.measure(op)"] / timings["earlier design (dict, no lock)"]
-    print(f"  measure() against the earlier design: {ratio:.2f}x")
-    ours, bare = bench_bias(number)
+    ours = timings["with monitor.measure(op)"]
     print(
-        f"Recorded duration of an empty block (median): measure() {ours * 1e9:6.0f} ns"
-        f"   bare pair {bare * 1e9:6.0f} ns   ratio {ours / bare:.2f}x"
+        f"  measure() against a {MINIMAL}: {ours / timings[MINIMAL]:.2f}x (target <= 1.3x);"
+        f" against {MINIMAL_ACQUIRE}: {ours / timings[MINIMAL_ACQUIRE]:.2f}x"
     )
+    ratio = ours / timings["earlier design (dict, no lock)"]
+    print(f"  measure() against the earlier design: {ratio:.2f}x")
+    bias = bench_bias(number if quick else number * 5)
+    print("Recorded duration of an empty block (median):")
+    for name, seconds in bias.items():
+        ratio = seconds / bias["bare perf_counter pair"]
+        print(f"  {name:38s} {seconds * 1e9:6.0f} ns   {ratio:5.2f}x 'bare perf_counter pair'")
+    print(
+        f"  measure() against {FLOOR!r}: {bias['measure()'] / bias[FLOOR]:.2f}x"
+        " (target: measure() <= 1.5x a bare pair)"
+    )
+    rounds, turns = (2_000, 4) if quick else (20_000, 10)
+    anchor = bench_pytest_benchmark(rounds, turns)
+    if anchor is None:
+        print("pytest-benchmark anchor: skipped (pytest-benchmark is not installed)")
+    else:
+        per_round, per_timing = anchor["per_round"], anchor["per_timing"]
+        theirs, ours_recorded = anchor["their_recorded"], anchor["our_recorded"]
+        print(f"pytest-benchmark anchor (one pytest run, {turns} turns of {rounds:,}, best):")
+        print(
+            f"  with monitor.measure(op): empty()   {per_timing * 1e6:7.3f} us per timing"
+            f"   benchmark.pedantic(empty) {per_round * 1e6:7.3f} us per round"
+            f"   ratio {per_timing / per_round:.2f}x"
+        )
+        print(
+            f"  duration recorded for empty() (median): measure() {ours_recorded * 1e9:6.0f} ns"
+            f"   pytest-benchmark {theirs * 1e9:6.0f} ns   ratio {ours_recorded / theirs:.2f}x"
+        )
     report("One counter increment:", bench_counter(number, repeat), "with lock: value += 1")
     aio = bench_aio(1_000, 5 if quick else 21)
     print("Coroutines on one loop (best of runs):")

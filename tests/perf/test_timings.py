@@ -249,7 +249,7 @@ def test_same_operation_from_many_threads_loses_nothing(contention: None) -> Non
     run_threads(work)
     assert monitor.get_stats("op").count == THREADS * OPERATIONS // 2
     assert monitor.get_stats("shared").count == THREADS * OPERATIONS // 2
-    assert monitor._open == {} and shared._entered == {}
+    assert monitor._open == {} and shared._entered == []
 
 
 def test_timings_ended_by_other_threads_lose_nothing() -> None:
