@@ -376,6 +376,9 @@ class PerformanceMonitor:
         .. versionchanged:: 1.3 a name with no timing in progress in the calling
            thread/task ends the latest one elsewhere, or returns ``0.0`` (was
            ValueError).
+        .. versionchanged:: 2.1 a name never ends a ``measure()`` timing, and a
+           ``measure()`` block's token raises ValueError (either made the
+           block's own end raise ValueError before).
         """
         return self._finish(operation, self._clock())
 
@@ -420,6 +423,8 @@ class PerformanceMonitor:
         """Time a block (``with monitor.measure(op):``) or a function (``@monitor.measure(op)``).
 
         Its timings end with their block or call; ``end_timing(op)`` does not end them.
+
+        .. versionchanged:: 2.1 the same ``Measure`` for the same operation.
         """
         # One Measure per operation, made once: this call is part of every timed
         # block (bench_perf.py). A hit is a valid name; a miss is checked.
