@@ -26,6 +26,9 @@ _GIT_TIMEOUT = 10.0
 _cache_lock = threading.Lock()
 _shared_dirs: dict[Path, Path] = {}
 _worktrees: dict[Path, WorktreeInfo] = {}
+# current_worktree() by os.getcwd(): every lock's holder file names the worktree,
+# and building a Path of the cwd cost more than the rest of the lookup.
+_worktrees_by_cwd: dict[str, WorktreeInfo] = {}
 
 
 def _resolve_start(start: Path | str | os.PathLike[str] | None) -> Path:
@@ -81,7 +84,16 @@ def current_worktree(start: Path | str | os.PathLike[str] | None = None) -> Work
     The branch and commit are a snapshot taken on the first call for that start
     in this process; call :func:`clear_git_cache` after changing them.
     """
-    root = _resolve_start(start)
+    if start is None:
+        cwd = os.getcwd()
+        cached = _worktrees_by_cwd.get(cwd)  # one dict read: atomic
+        if cached is None:
+            cached = _worktrees_by_cwd[cwd] = _worktree_at(Path(cwd))
+        return cached
+    return _worktree_at(_resolve_start(start))
+
+
+def _worktree_at(root: Path) -> WorktreeInfo:
     with _cache_lock:
         cached = _worktrees.get(root)
     if cached is not None:
@@ -107,3 +119,4 @@ def clear_git_cache() -> None:
     with _cache_lock:
         _shared_dirs.clear()
         _worktrees.clear()
+        _worktrees_by_cwd.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import math
 import os
 import re
@@ -21,9 +22,9 @@ import attrs
 
 from .. import _checks
 from .._inert import printable
-from ._files import read_json_object, write_json_atomic
+from ._files import read_json_object, write_holder
 from ._git import current_worktree, shared_directory
-from ._queue import Ticket, lock_file_by, unlock_file
+from ._queue import Turn, lock_file_by, unlock_file
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -162,8 +163,8 @@ class _PathState:
     mutex: threading.Lock = attrs.field(factory=threading.Lock)
     owner: int | None = None
     depth: int = 0
-    # While held: our place in the host queue and the locked lock file's fd.
-    held: tuple[Ticket, int] | None = None
+    # While held: this host's turn (gate and ticket) and the locked lock file's fd.
+    held: tuple[Turn, int] | None = None
 
 
 _registry_lock = threading.Lock()
@@ -214,6 +215,9 @@ class WorktreeLock:
         self._safe = safe_name(name)
         self.timeout = check_timeout(timeout)
         self._directory = check_directory(directory)
+        # The lock and holder files, as str made on first use: building them with
+        # pathlib on every acquisition cost ~10 us (bench_coordination section 1).
+        self._paths: tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"WorktreeLock({self.name!r}, timeout={self.timeout!r})"
@@ -227,18 +231,21 @@ class WorktreeLock:
             self._directory = shared_directory()
         return self._directory / "locks"
 
+    def _files(self) -> tuple[str, str]:
+        if self._paths is None:
+            folder = f"{self.directory}/{self._safe}"
+            self._paths = (f"{folder}.lock", f"{folder}.holder.json")
+        return self._paths
+
     @property
     def is_held(self) -> bool:
         """Whether the calling thread holds this lock now."""
-        state = _state_for(str(self.directory / f"{self._safe}.lock"))
-        return state.owner == threading.get_ident()
+        return _state_for(self._files()[0]).owner == threading.get_ident()
 
     def acquire(self) -> None:
         """Wait for the lock (re-entrant in the holding thread); raise WorktreeLockTimeout."""
-        directory = self.directory
-        directory.mkdir(parents=True, exist_ok=True)
-        lock_path = directory / f"{self._safe}.lock"
-        state = _state_for(str(lock_path))
+        lock_path = self._files()[0]
+        state = _state_for(lock_path)
         me = threading.get_ident()
         if state.owner == me:
             state.depth += 1
@@ -246,7 +253,7 @@ class WorktreeLock:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         wait = -1.0 if self.timeout is None else min(self.timeout, threading.TIMEOUT_MAX)
         if not state.mutex.acquire(timeout=wait):
-            raise self._timed_out(lock_path)
+            raise self._timed_out()
         try:
             held = self._take(lock_path, deadline)
         except BaseException:
@@ -254,31 +261,31 @@ class WorktreeLock:
             raise
         state.owner, state.depth, state.held = me, 1, held
 
-    def _take(self, lock_path: Path, deadline: float | None) -> tuple[Ticket, int]:
-        # First our turn in the host queue (fair, and out of reach of a cleanup
-        # of the shared folder), then the lock file itself (for processes on
-        # other hosts or in containers that share the folder but not /tmp).
-        ticket = Ticket.take(lock_path, deadline)
-        if ticket is None:
-            raise self._timed_out(lock_path)
+    def _take(self, lock_path: str, deadline: float | None) -> tuple[Turn, int]:
+        # First our turn on this host (fair, and out of reach of a cleanup of
+        # the shared folder), then the lock file itself (for processes on other
+        # hosts or in containers that share the folder but not /tmp).
+        turn = Turn.take(lock_path, deadline)
+        if turn is None:
+            raise self._timed_out()
         try:
             fd = lock_file_by(lock_path, deadline)
             if fd is None:
-                raise self._timed_out(lock_path)
+                raise self._timed_out()
             try:
-                self._write_holder(lock_path)
+                self._write_holder()
             except BaseException:
                 unlock_file(fd)
                 raise
         except BaseException:
-            ticket.leave()
+            turn.leave()
             raise
-        return ticket, fd
+        return turn, fd
 
     def release(self) -> None:
         """Release one level of the calling thread's hold; the last level frees the lock."""
-        lock_path = self.directory / f"{self._safe}.lock"
-        state = _state_for(str(lock_path))
+        lock_path, holder_path = self._files()
+        state = _state_for(lock_path)
         if state.owner != threading.get_ident():
             raise RuntimeError(f"worktree_lock {self.name!r} is not held by this thread")
         state.depth -= 1
@@ -288,15 +295,15 @@ class WorktreeLock:
         try:
             # Remove the holder file while still holding, so it never describes the next holder.
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._holder_path(lock_path))
+                os.unlink(holder_path)
         finally:
             try:
                 if held is not None:
-                    ticket, fd = held
+                    turn, fd = held
                     try:
                         unlock_file(fd)
                     finally:
-                        ticket.leave()
+                        turn.leave()
             finally:
                 state.mutex.release()
 
@@ -322,31 +329,30 @@ class WorktreeLock:
 
         return locked
 
-    @staticmethod
-    def _holder_path(lock_path: Path) -> Path:
-        return lock_path.with_name(lock_path.name.removesuffix(".lock") + ".holder.json")
-
-    def _write_holder(self, lock_path: Path) -> None:
+    def _write_holder(self) -> None:
         since = time.time()
         worktree = current_worktree()
-        write_json_atomic(
-            self._holder_path(lock_path),
-            {
-                "name": self.name,
-                "pid": os.getpid(),
-                "thread": threading.current_thread().name,
-                "worktree": str(worktree.path),
-                "branch": worktree.branch,
-                "hostname": socket.gethostname(),
-                "since": since,
-                "since_iso": datetime.fromtimestamp(since, UTC).isoformat(),
-            },
+        write_holder(
+            self._files()[1],
+            json.dumps(
+                {
+                    "name": self.name,
+                    "pid": os.getpid(),
+                    "thread": threading.current_thread().name,
+                    "worktree": str(worktree.path),
+                    "branch": worktree.branch,
+                    "hostname": socket.gethostname(),
+                    "since": since,
+                    "since_iso": datetime.fromtimestamp(since, UTC).isoformat(),
+                }
+            ),
         )
 
-    def _timed_out(self, lock_path: Path) -> WorktreeLockTimeout:
-        holder = read_holder(self._holder_path(lock_path))
+    def _timed_out(self) -> WorktreeLockTimeout:
+        lock_path, holder_path = self._files()
+        holder = read_holder(Path(holder_path))
         assert self.timeout is not None  # only a finite wait can time out
-        return WorktreeLockTimeout(self.name, self.timeout, holder, str(lock_path))
+        return WorktreeLockTimeout(self.name, self.timeout, holder, lock_path)
 
 
 def worktree_lock(

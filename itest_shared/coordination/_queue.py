@@ -10,12 +10,21 @@ Two problems of a plain polled lock file, both measured (issue 10):
   bench_coordination.py`` (section 3) measures it.
 - **Deletion.** A lock file removed while held (``git clean -fdx``,
   ``rm -rf .itest-shared``) is re-created by the next caller, who then locks a
-  different file and gets in. The queue lives in a per-user folder of the
-  system's temporary directory, keyed by the lock file's path, which no
-  repository cleanup touches; the lock file in the shared folder is still
-  taken after it, for processes that share the repository but not ``/tmp``
-  (containers on one checkout). Only deleting both while held breaks
-  exclusion.
+  different file and gets in. The queue and the gate (below) live in a
+  per-user folder of the system's temporary directory, keyed by the lock
+  file's path, which no repository cleanup touches; the lock file in the
+  shared folder is still taken after them, for processes that share the
+  repository but not ``/tmp`` (containers on one checkout). Only deleting both
+  while held breaks exclusion.
+
+Whoever holds the lock on this host also holds its **gate**, a file beside the
+queue folder. Nobody queued means no queue folder, and then the gate is tried
+without waiting: an uncontended lock takes no ticket, and does not create and
+remove the queue folder (a ``mkdir`` + ``rmdir`` pair costs ~60 us, half a
+bare ``filelock.FileLock``; ``bench_coordination.py`` section 1). A newcomer
+that finds the queue folder queues, so it cannot pass a waiter; only the head
+of the queue waits for the gate. A newcomer that found no queue folder and then
+takes the gate asked before anyone queued.
 """
 
 from __future__ import annotations
@@ -29,12 +38,20 @@ import re
 import stat
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # A fixed place, not tempfile.gettempdir(): TMPDIR differs between processes
 # (pytest, tox and CI runners set it), and every process must find the same queue.
 _QUEUE_ROOT = Path("/tmp")
 _TICKET = re.compile(r"\d{20}")
+# The name of each lock folder's queue, by the folder as spelled: realpath() costs
+# one lstat per path component, and a folder is asked for on every acquisition.
+_queue_names: dict[str, str] = {}
+_MAX_REMEMBERED = 10_000
+# A folder removed again each time it is made is someone's cleanup loop; a lock
+# path that stays missing after its folder is made is a dangling symlink.
+_MAX_MISSING = 100
 
 
 def lock_by(fd: int, operation: int, deadline: float | None) -> bool:
@@ -100,20 +117,46 @@ def lock_by(fd: int, operation: int, deadline: float | None) -> bool:
     return True
 
 
-def _queue_directory(lock_path: Path) -> Path:
-    """The queue of ``lock_path``: ``/tmp/itest-shared-<uid>/<path hash>-<name>``."""
-    root = _QUEUE_ROOT / f"itest-shared-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(root, 0o700)
-    info = os.lstat(root)
+def _queue_root() -> str:
+    """``/tmp/itest-shared-<uid>``, made if missing; checked on every use, as it may be replaced."""
+    root = f"{_QUEUE_ROOT}/itest-shared-{os.getuid()}"
+    try:
+        info = os.lstat(root)
+    except FileNotFoundError:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(root, 0o700)
+        info = os.lstat(root)
     # In a sticky /tmp anyone may create this name first; a queue others control is no lock.
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         raise PermissionError(
-            errno.EPERM, "the worktree_lock queue folder is not a folder of this user", str(root)
+            errno.EPERM, "the worktree_lock queue folder is not a folder of this user", root
         )
-    # The real path, so that every spelling of the same folder meets in one queue.
-    digest = hashlib.sha256(os.fsencode(os.path.realpath(lock_path.parent))).hexdigest()[:16]
-    return root / f"{digest}-{lock_path.stem}"
+    return root
+
+
+def _queue_name(lock_path: str) -> str:
+    """``<hash of the lock folder's real path>-<lock name>``: one per lock, however spelled.
+
+    Remembered per spelling for the life of the process: a symlink on the way
+    to the folder that is pointed elsewhere later is not seen. The lock file,
+    opened by its spelling, still excludes; only processes that resolved the
+    spelling before and after then queue apart.
+    """
+    queue = _queue_names.get(lock_path)
+    if queue is None:
+        folder, name = os.path.split(lock_path)
+        # The real path, so that every spelling of the same folder meets in one queue.
+        digest = hashlib.sha256(os.fsencode(os.path.realpath(folder))).hexdigest()[:16]
+        queue = f"{digest}-{name.removesuffix('.lock')}"
+        if len(_queue_names) >= _MAX_REMEMBERED:  # a process making endless lock names
+            _queue_names.clear()
+        _queue_names[lock_path] = queue
+    return queue
+
+
+def _queue_directory(lock_path: Path) -> Path:
+    """The queue of ``lock_path``: ``/tmp/itest-shared-<uid>/<path hash>-<name>``."""
+    return Path(_queue_root(), _queue_name(str(lock_path)))
 
 
 def _tickets(queue: Path) -> list[int]:
@@ -123,9 +166,10 @@ def _tickets(queue: Path) -> list[int]:
 class Ticket:
     """A place in the queue of one lock: held (``LOCK_EX``) by its process while it waits or holds.
 
-    The process with the lowest ticket holds the lock. Each waiter sleeps on the
-    ticket just ahead of it, and wakes when that process leaves (or dies: the
-    kernel drops a dead process's locks, and the next in line removes its file).
+    The process with the lowest ticket holds the lock, or is next and waits for
+    the gate. Each waiter sleeps on the ticket just ahead of it, and wakes when
+    that process leaves (or dies: the kernel drops a dead process's locks, and
+    the next in line removes its file).
     """
 
     def __init__(self, path: Path, fd: int) -> None:
@@ -219,7 +263,7 @@ class Ticket:
             os.close(folder)
 
 
-def _same_file(path: Path, fd: int) -> bool:
+def _same_file(path: Path | str, fd: int) -> bool:
     """Whether ``path`` still names the file open as ``fd`` (not removed or replaced)."""
     try:
         named = os.stat(path)
@@ -229,19 +273,34 @@ def _same_file(path: Path, fd: int) -> bool:
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
-def lock_file_by(path: Path, deadline: float | None) -> int | None:
+def _make_parent(path: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+
+
+def lock_file_by(
+    path: Path | str,
+    deadline: float | None,
+    make_folder: Callable[[str], object] = _make_parent,
+) -> int | None:
     """Lock ``path`` (created if missing) exclusively; the fd, or ``None`` on timeout.
 
     The file locked is the one ``path`` names once the lock is ours: if it was
-    removed or replaced meanwhile, the new one is locked instead.
+    removed or replaced meanwhile, the new one is locked instead. A missing
+    folder is made by ``make_folder(path)``. A ``deadline`` already passed
+    (``0.0``) makes one attempt without waiting.
     """
+    path = os.fspath(path)
+    missing = 0
     while True:
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         except PermissionError:  # another user's lock file: flock needs no write access
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:  # the folder was removed in between
+        except FileNotFoundError:  # no folder yet, or it was removed in between
+            missing += 1
+            if missing > _MAX_MISSING:  # still missing once made: a dangling symlink
+                raise
+            make_folder(path)
             continue
         if not lock_by(fd, fcntl.LOCK_EX, deadline):
             return None
@@ -256,3 +315,65 @@ def unlock_file(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+class Turn:
+    """This host's hold on one lock: its gate, and its ticket if it had to queue."""
+
+    __slots__ = ("fd", "gate", "ticket")
+
+    def __init__(self, gate: str, fd: int, ticket: Ticket | None) -> None:
+        self.gate = gate
+        self.fd = fd
+        self.ticket = ticket
+
+    @classmethod
+    def take(cls, lock_path: str, deadline: float | None) -> Turn | None:
+        """Wait for this host's turn at ``lock_path``; ``None`` if ``deadline`` passes first.
+
+        With nobody queued, one try at the gate, then the queue if it is taken.
+        """
+        root = _queue_root()
+        queue = _queue_name(lock_path)
+        gate = f"{root}/{queue}.lock"
+        try:
+            os.stat(f"{root}/{queue}")
+        except FileNotFoundError:  # nobody queued: try the gate at once
+            fd = lock_file_by(gate, 0.0, _make_root)
+            if fd is not None:
+                return cls(gate, fd, None)
+        ticket = Ticket.take(Path(lock_path), deadline)
+        if ticket is None:
+            return None
+        try:
+            fd = lock_file_by(gate, deadline, _make_root)
+        except BaseException:
+            ticket.leave()
+            raise
+        if fd is None:
+            ticket.leave()
+            return None
+        return cls(gate, fd, ticket)
+
+    def leave(self) -> None:
+        """Give the turn up: the gate, then the ticket (the next in line then takes the gate).
+
+        The gate is removed while still ours, so that none is left behind; a
+        waiter asleep on it wakes to find it gone and makes a new one.
+        """
+        try:
+            try:
+                # Only while it is ours: a gate made after ours was deleted is another's.
+                if _same_file(self.gate, self.fd):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.gate)
+            finally:
+                unlock_file(self.fd)
+        finally:
+            if self.ticket is not None:
+                self.ticket.leave()
+
+
+def _make_root(_gate: str) -> None:
+    # The gate's folder is the queue root: made (and checked) by its own rules.
+    _queue_root()

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from itest_shared.coordination._queue import _queue_directory, _tickets
+
 HANG_GUARD = 60.0  # seconds; only ever hit when something hangs
 
 # One script for every child process: it runs in a worktree (its cwd) and uses
@@ -57,6 +59,25 @@ elif mode == "turns":  # take the lock (default timeout) n times; print each wai
         spans.append([requested, granted, time.monotonic()])
         lock.release()
     print(json.dumps(spans))
+elif mode == "churn":  # try at once, again and again, until told to stop; print the grants
+    from itest_shared.coordination import WorktreeLockTimeout
+    name, stop = args
+    first, attempts, grants = time.monotonic(), 0, []
+    while not os.path.exists(stop):
+        attempts += 1
+        try:
+            lock = worktree_lock(name, timeout=0)
+            lock.acquire()
+        except WorktreeLockTimeout:
+            pass
+        else:
+            grants.append(time.monotonic())
+            lock.release()
+            if len(grants) == 1:
+                open(f"{stop}.got.{os.getpid()}", "w").close()
+        if attempts == 1:
+            open(f"{stop}.trying.{os.getpid()}", "w").close()
+    print(json.dumps({"first": first, "attempts": attempts, "grants": grants}))
 elif mode == "hold":
     with worktree_lock(args[0], timeout=60):
         open(args[1], "w").close()
@@ -115,4 +136,27 @@ def wait_for(path: Path) -> None:
     deadline = time.monotonic() + HANG_GUARD
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+def wait_for_all(folder: Path, pattern: str, count: int) -> None:
+    """Wait until ``count`` files in ``folder`` match ``pattern`` (workers at a start line)."""
+    deadline = time.monotonic() + HANG_GUARD
+    while len(list(folder.glob(pattern))) < count:
+        assert time.monotonic() < deadline, f"never {count} files {pattern} in {folder}"
+        time.sleep(0.01)
+
+
+def queued(lock_folder: Path, name: str) -> int:
+    """How many processes hold a ticket in the host queue of the lock ``name``."""
+    (lock_file,) = lock_folder.glob(f"{name}-*.lock")
+    queue = _queue_directory(lock_file)
+    # An uncontended holder takes no ticket: no queue until the first waiter comes.
+    return len(_tickets(queue)) if queue.exists() else 0
+
+
+def wait_until_queued(lock_folder: Path, name: str, count: int) -> None:
+    deadline = time.monotonic() + HANG_GUARD
+    while queued(lock_folder, name) < count:
+        assert time.monotonic() < deadline, f"never {count} in the queue"
         time.sleep(0.01)

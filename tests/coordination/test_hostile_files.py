@@ -150,3 +150,54 @@ def test_large_integers_are_strict_json_and_kept(tmp_path: Path) -> None:
     ]
     assert shared_once("v", lambda: pytest.fail("recomputed"), directory=tmp_path)[0] == 10**300
     assert not math.isinf(shared_once("v", list, directory=tmp_path)[1])
+
+
+@pytest.mark.parametrize("kind", ["symlink", "hard link", "fifo", "left by a dead holder"])
+def test_whatever_lies_at_the_holder_path_is_replaced_never_written_through(
+    tmp_path: Path, kind: str
+) -> None:
+    directory = tmp_path / "shared"
+    with worktree_lock("h", directory=directory):
+        (holder,) = (directory / "locks").glob("h-*.holder.json")
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    if kind == "symlink":
+        holder.symlink_to(victim)
+    elif kind == "hard link":
+        os.link(victim, holder)
+    elif kind == "fifo":
+        os.mkfifo(holder)  # writing to it, or opening it to write, would block
+    else:
+        holder.write_text(json.dumps({"pid": 1, "padding": "x" * 5000}))
+    seen: list[dict[str, object]] = []
+
+    def take() -> None:
+        with worktree_lock("h", directory=directory):
+            seen.append(json.loads(holder.read_text()))
+
+    thread = threading.Thread(target=take, name="taker", daemon=True)
+    thread.start()
+    thread.join(HANG_GUARD)
+    assert len(seen) == 1 and seen[0]["pid"] == os.getpid() and seen[0]["thread"] == "taker"
+    assert victim.read_text() == "keep"
+    assert not holder.exists() and not holder.is_symlink()
+
+
+def test_a_lock_file_that_is_a_dangling_symlink_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    directory = tmp_path / "shared"
+    with worktree_lock("d", directory=directory):
+        (lock_file,) = (directory / "locks").glob("d-*.lock")
+    lock_file.unlink()
+    lock_file.symlink_to(tmp_path / "missing" / "x.lock")  # no folder to create it in
+    errors: list[BaseException] = []
+
+    def take() -> None:
+        try:
+            worktree_lock("d", directory=directory).acquire()
+        except OSError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    thread.join(HANG_GUARD)
+    assert len(errors) == 1 and isinstance(errors[0], FileNotFoundError), errors

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from itest_shared.coordination import WorktreeInfo, current_worktree, shared_directory
+from itest_shared.coordination import (
+    WorktreeInfo,
+    clear_git_cache,
+    current_worktree,
+    shared_directory,
+)
 from tests.coordination.support import git
 
 
@@ -73,6 +78,20 @@ def test_answers_are_cached_per_start(
     assert (shared_directory(main), current_worktree(main)) == first
     with pytest.raises(AssertionError, match="git ran again"):
         shared_directory(wt2)  # another start is not cached yet
+
+
+def test_current_worktree_follows_the_cwd_until_the_cache_is_cleared(
+    repo: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main, wt2 = repo
+    monkeypatch.chdir(main)
+    assert current_worktree() == current_worktree(main)
+    monkeypatch.chdir(wt2)
+    assert current_worktree().branch == "wt2"
+    git(wt2, "checkout", "-q", "-b", "other")
+    assert current_worktree().branch == "wt2"  # a snapshot, as documented
+    clear_git_cache()
+    assert current_worktree().branch == "other"
 
 
 @pytest.mark.parametrize("bad", [b"/tmp", 3, True, object()])
