@@ -11,7 +11,9 @@ controller's run id, so the records of every worker belong to one run.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,6 +46,9 @@ class Recorder:
         # The writer opens its file on the first record: a run that records
         # nothing leaves nothing behind.
         self._writer: RecordWriter = store.writer(run_id)
+        # What add() queued for the next flush(): (records, test) in order.
+        self._pending: list[tuple[list[Record], str | None]] = []
+        self._pending_lock = threading.Lock()
 
     @property
     def directory(self) -> Path:
@@ -61,16 +66,63 @@ class Recorder:
         Returns how many were written. A record that is not a Record raises
         TypeError naming its index, and nothing of the batch is written.
         """
-        if test is not None and not isinstance(test, str):
-            raise TypeError(f"test must be a str (a pytest node id) or None, got {test!r}")
+        _check_test(test)
         context = RecordContext(test=test, run_id=self.run_id, worktree=self.worktree)
         # Stamped as they are written, without a copy of each (bench_store.py);
         # the writer refuses anything but a Record, naming its index.
         return self._writer.write_many(records, context=context)
 
+    def add(self, records: Iterable[Record], test: str | None = None) -> int:
+        """Queue ``records`` of ``test`` for the next :meth:`flush`; return how many.
+
+        Checked now, as by :meth:`record`: a record that is not a Record raises
+        TypeError naming its index, and nothing of the batch is queued. The
+        plugin queues each fixture's records at its teardown and flushes once
+        the test's teardown is over, so that a test's records go out in one
+        write (``benchmarks/bench_plugin.py``).
+
+        .. versionadded:: 2.1
+        """
+        _check_test(test)
+        batch = list(records)
+        for index, record in enumerate(batch):
+            if not isinstance(record, Record):
+                raise TypeError(
+                    f"records[{index}] must be a Record (ErrorContext, ConfigChangeEvent,"
+                    f" ResourceRecord, TimingStatsRecord), got {type(record).__name__}"
+                )
+        if batch:
+            with self._pending_lock:
+                self._pending.append((batch, test))
+        return len(batch)
+
+    def flush(self) -> int:
+        """Write what :meth:`add` queued, one write per test in a row; return how many.
+
+        .. versionadded:: 2.1
+        """
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        written = 0
+        for test, group in itertools.groupby(pending, key=lambda item: item[1]):
+            written += self.record([record for batch, _ in group for record in batch], test)
+        return written
+
     def close(self) -> None:
-        """Close this process's file; idempotent."""
-        self._writer.close()
+        """Write what is queued, then close this process's file; idempotent.
+
+        .. versionchanged:: 2.1 writes what :meth:`add` queued first.
+        """
+        try:
+            if not self._writer.closed:
+                self.flush()
+        finally:
+            self._writer.close()
 
     def __repr__(self) -> str:
         return f"<Recorder run {self.run_id!r} to {str(self.directory)!r}>"
+
+
+def _check_test(test: object) -> None:
+    if test is not None and not isinstance(test, str):
+        raise TypeError(f"test must be a str (a pytest node id) or None, got {test!r}")

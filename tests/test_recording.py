@@ -8,7 +8,7 @@ import pytest
 
 from itest_shared.formats import ResourceRecord, WorktreeInfo, load_record
 from itest_shared.recording import Recorder, new_run_id
-from itest_shared.store import RecordStore, check_run_id
+from itest_shared.store import RecordStore, RecordWriter, check_run_id
 
 
 def test_run_ids_are_valid_and_unique() -> None:
@@ -39,3 +39,50 @@ def test_the_recorder_refuses_bad_input_and_writes_nothing(tmp_path: pathlib.Pat
     loaded = load_record(data)
     assert loaded.record_id == good.record_id and loaded.context.test == "t"
     assert good.context is None  # the caller's record is not changed
+
+
+def _resource(name: str) -> ResourceRecord:
+    return ResourceRecord(name, "file", "m", created_at=1.0)
+
+
+def test_added_records_wait_for_flush_and_go_out_one_write_per_test(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+    append = RecordWriter._append
+
+    def counting(self: RecordWriter, data: bytes, count: int) -> None:
+        writes.append(count)
+        append(self, data, count)
+
+    monkeypatch.setattr(RecordWriter, "_append", counting)
+    worktree = WorktreeInfo(path=tmp_path, branch=None, commit=None)
+    recorder = Recorder(RecordStore(tmp_path), "run", worktree)
+    assert recorder.add([_resource("a1"), _resource("a2")], test="t::a") == 2
+    assert recorder.add([_resource("a3")], test="t::a") == 1
+    assert recorder.add([], test="t::a") == 0
+    assert recorder.add([_resource("b1")], test="t::b") == 1
+    assert recorder.records_written == 0 and writes == []
+    assert recorder.flush() == 4
+    assert writes == [3, 1]  # one write per test
+    assert recorder.flush() == 0 and writes == [3, 1]
+    recorder.add([_resource("c1")], test=None)
+    recorder.close()  # writes what is queued
+    recorder.close()
+    assert writes == [3, 1, 1] and recorder.records_written == 5
+    read = [
+        (data["resource_id"], data["context"]["test"]) for data, _ in RecordStore(tmp_path).read()
+    ]
+    assert read == [("a1", "t::a"), ("a2", "t::a"), ("a3", "t::a"), ("b1", "t::b"), ("c1", None)]
+
+
+def test_add_refuses_bad_input_and_queues_nothing(tmp_path: pathlib.Path) -> None:
+    worktree = WorktreeInfo(path=tmp_path, branch=None, commit=None)
+    recorder = Recorder(RecordStore(tmp_path), "run", worktree)
+    with pytest.raises(TypeError, match=r"records\[1\] must be a Record.*got dict"):
+        recorder.add([_resource("a"), {"resource_id": "r"}], test="t")  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="test must be a str"):
+        recorder.add([_resource("a")], test=5)  # type: ignore[arg-type]
+    assert recorder.flush() == 0
+    recorder.close()
+    assert RecordStore(tmp_path).files() == []
