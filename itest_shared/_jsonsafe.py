@@ -197,9 +197,12 @@ _FINITE_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=
 
 
 # 19 digits in a row: maybe an integer beyond 64 bits, which orjson would read as
-# a float (json keeps it exact). Such text, rare in records, goes to json.
+# a float (json keeps it exact). Such text, rare in records, goes to json. Bytes
+# are searched with every digit turned into "0" and the rest into " " (five
+# times faster than a regular expression on a record line: bench_report.py).
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+_DIGIT_RUN = b"0" * 19
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 
 
 def loads_strict(raw: bytes | str, *, finite: bool = False) -> Any:
@@ -215,7 +218,7 @@ def loads_strict(raw: bytes | str, *, finite: bool = False) -> Any:
     Whatever orjson refuses is read by json, so results and errors are json's.
     """
     if isinstance(raw, bytes):
-        long = _LONG_DIGITS_BYTES.search(raw) is not None
+        long = _DIGIT_RUN in raw.translate(_DIGITS_ONLY)
     else:
         long = _LONG_DIGITS.search(raw) is not None
     if not long:
