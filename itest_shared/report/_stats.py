@@ -9,7 +9,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NoReturn, TypeAlias, TypeVar
 
 import attrs
 
@@ -53,6 +53,13 @@ def check_str(record: Mapping[str, Any], name: str) -> str:
     return value
 
 
+def refuse_strs(record: Mapping[str, Any], *names: str) -> NoReturn:
+    """Raise Malformed naming the first of ``names`` that is not a string (one is not)."""
+    for name in names:
+        check_str(record, name)
+    raise AssertionError(f"refuse_strs: {names} are all strings")  # pragma: no cover
+
+
 def check_seconds(record: Mapping[str, Any], name: str) -> float:
     """A finite number >= 0 (the record classes' rule for seconds), as a float."""
     value = record.get(name)
@@ -93,6 +100,23 @@ class TimingTotals:
         self.worst_p95 = max(self.worst_p95, other.worst_p95)
         self.worst_p99 = max(self.worst_p99, other.worst_p99)
 
+    def add(
+        self, count: int, total: float, low: float, high: float, p95: float, p99: float
+    ) -> None:
+        """Fold in one record's timing: ``merge`` of a single record, without making one."""
+        self.records += 1
+        self.count += count
+        self.total += total
+        # As min() and max() choose: the new value only if strictly beyond.
+        if low < self.min:
+            self.min = low
+        if high > self.max:
+            self.max = high
+        if p95 > self.worst_p95:
+            self.worst_p95 = p95
+        if p99 > self.worst_p99:
+            self.worst_p99 = p99
+
     def to_json(self, operation: str) -> dict[str, Any]:
         """Return the document form (see the module docstring)."""
         return {
@@ -108,14 +132,20 @@ class TimingTotals:
         }
 
 
-def _timing_of(record: Mapping[str, Any]) -> tuple[str, TimingTotals]:
+#: What one timing_stats record adds: operation, count, total, min, max, p95, p99.
+Timing: TypeAlias = tuple[str, int, float, float, float, float, float]
+_LARGEST_FLOAT: Final = sys.float_info.max
+
+
+def timing_of(record: Mapping[str, Any]) -> Timing:
+    """What a timing_stats record adds, checked; raise Malformed naming the first bad field."""
     operation = check_str(record, "operation")
     count = record.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise Malformed(f"count: expected an integer from 1 to 2**64, got {json_kind(count)}")
     seconds = check_seconds
-    return operation, TimingTotals(
-        1,
+    return (
+        operation,
         count,
         seconds(record, "total"),
         seconds(record, "min"),
@@ -160,38 +190,91 @@ class WorktreeStats:
         ``totals`` is each operation's summed ``total`` over every worktree read so
         far; a timing_stats record that would take it past MAX_TOTAL is refused.
         """
-        if record_type == "error_context":
-            source = check_str(record, "source_module")
-            target = check_str(record, "target_module")
-            error_type = check_str(record, "error_type")
-            self.boundaries[source, target] += 1
-            self.error_types[error_type] += 1
-        elif record_type == "resource":
-            owner = check_str(record, "owner_module")
-            kind = check_str(record, "resource_type")
-            state = record.get("state")
-            if not isinstance(state, str) or state not in RESOURCE_STATES:
-                raise Malformed(
-                    f"state: expected one of {', '.join(RESOURCE_STATES)}, got {state!r}"
-                )
-            if state == "leaked":
-                self.leaked[owner, kind] += 1
-        elif record_type == "config_change":
-            self.config_paths[check_str(record, "config_path")] += 1
-        elif record_type == "timing_stats":
-            operation, timing = _timing_of(record)
-            total = totals.get(operation, 0.0) + timing.total
-            if total > MAX_TOTAL:
-                raise Malformed(
-                    f"total: the totals of operation {operation!r} would add up to more than"
-                    f" {MAX_TOTAL:.3g} s, beyond what a float can sum"
-                )
-            totals[operation] = total
-            known = self.timings.get(operation)
-            if known is None:
-                self.timings[operation] = timing
-            else:
-                known.merge(timing)
+        analyse = self.analyser(record_type)
+        if analyse is not None:
+            analyse(record, totals)
+
+    def analyser(self, record_type: str) -> Analyser | None:
+        """The method that analyses a ``record_type`` record here; None for a type not analysed."""
+        name = _ANALYSERS.get(record_type)
+        return None if name is None else getattr(self, name)
+
+    # One per record type, called as analyse is. Every record passes through one
+    # (bench_report.py): its fields are checked in one expression, and
+    # refuse_strs names the bad one only when there is one.
+
+    def _error_context(self, record: Mapping[str, Any], totals: dict[str, float]) -> None:
+        get = record.get
+        source, target, error_type = get("source_module"), get("target_module"), get("error_type")
+        if not (
+            isinstance(source, str) and isinstance(target, str) and isinstance(error_type, str)
+        ):
+            refuse_strs(record, "source_module", "target_module", "error_type")
+        self.boundaries[source, target] += 1
+        self.error_types[error_type] += 1
+
+    def _resource(self, record: Mapping[str, Any], totals: dict[str, float]) -> None:
+        get = record.get
+        owner, kind, state = get("owner_module"), get("resource_type"), get("state")
+        if not (isinstance(owner, str) and isinstance(kind, str)):
+            refuse_strs(record, "owner_module", "resource_type")
+        if not isinstance(state, str) or state not in RESOURCE_STATES:
+            raise Malformed(f"state: expected one of {', '.join(RESOURCE_STATES)}, got {state!r}")
+        if state == "leaked":
+            self.leaked[owner, kind] += 1
+
+    def _config_change(self, record: Mapping[str, Any], totals: dict[str, float]) -> None:
+        path = record.get("config_path")
+        if not isinstance(path, str):
+            refuse_strs(record, "config_path")
+        self.config_paths[path] += 1
+
+    def _timing_stats(self, record: Mapping[str, Any], totals: dict[str, float]) -> None:
+        get = record.get
+        operation, count, total = get("operation"), get("count"), get("total")
+        low, high, p95, p99 = get("min"), get("max"), get("p95"), get("p99")
+        # A float in [0, largest float] is finite and >= 0 (NaN fails every
+        # comparison); an int (a whole number of seconds) is left to timing_of.
+        largest = _LARGEST_FLOAT
+        if not (
+            isinstance(operation, str)
+            and type(count) is int  # not a bool
+            and 1 <= count <= MAX_COUNT
+            and isinstance(total, float)
+            and isinstance(low, float)
+            and isinstance(high, float)
+            and isinstance(p95, float)
+            and isinstance(p99, float)
+            and 0.0 <= total <= largest
+            and 0.0 <= low <= largest
+            and 0.0 <= high <= largest
+            and 0.0 <= p95 <= largest
+            and 0.0 <= p99 <= largest
+        ):
+            operation, count, total, low, high, p95, p99 = timing_of(record)
+        summed = totals.get(operation, 0.0) + total
+        if summed > MAX_TOTAL:
+            raise Malformed(
+                f"total: the totals of operation {operation!r} would add up to more than"
+                f" {MAX_TOTAL:.3g} s, beyond what a float can sum"
+            )
+        totals[operation] = summed
+        known = self.timings.get(operation)
+        if known is None:
+            self.timings[operation] = TimingTotals(1, count, total, low, high, p95, p99)
+        else:
+            known.add(count, total, low, high, p95, p99)
+
+
+#: Counts one record into a worktree's stats: ``analyse(record, totals)``.
+Analyser: TypeAlias = Callable[[Mapping[str, Any], dict[str, float]], None]
+#: The method of WorktreeStats that analyses each record type.
+_ANALYSERS: Final = {
+    "error_context": "_error_context",
+    "resource": "_resource",
+    "config_change": "_config_change",
+    "timing_stats": "_timing_stats",
+}
 
 
 class AnalysisCheck:
@@ -227,7 +310,7 @@ class AnalysisCheck:
 #: The record types ``analyse`` counts. Not formats.RECORD_TYPES: a type that
 #: release adds is read and counted by type, but analysed only once this module
 #: learns its fields (tests/report check the two agree today).
-ANALYSED_TYPES: Final = frozenset({"error_context", "config_change", "resource", "timing_stats"})
+ANALYSED_TYPES: Final = frozenset(_ANALYSERS)
 
 
 def split_context(record: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:

@@ -74,19 +74,27 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None, bool]]:
         number += 1
         if raw.endswith(b"\n"):
             yield number, raw[:-1], True
-        elif len(raw) <= MAX_LINE_BYTES:
-            # Shorter than the limit and no newline: the end of the file. Stop
-            # here even if the file grows meanwhile (a live writer finishing the
-            # line): what follows would be the rest of this line, not a new one.
-            yield number, raw, False
+            continue
+        line, complete = _rest_of_line(readline, raw)
+        yield number, line, complete
+        if not complete:
             return
-        else:
-            # Too long to be ours: drop it chunk by chunk, so memory stays bounded.
-            while raw and not raw.endswith(b"\n"):
-                raw = readline(MAX_LINE_BYTES)
-            yield number, None, bool(raw)
-            if not raw:
-                return
+
+
+def _rest_of_line(readline: Callable[[int], bytes], raw: bytes) -> tuple[bytes | None, bool]:
+    """For ``raw`` read without its newline: ``(the line or None if too long, complete)``.
+
+    Not complete means the file ended: stop reading it.
+    """
+    if len(raw) <= MAX_LINE_BYTES:
+        # Shorter than the limit and no newline: the end of the file. Stop
+        # here even if the file grows meanwhile (a live writer finishing the
+        # line): what follows would be the rest of this line, not a new one.
+        return raw, False
+    # Too long to be ours: drop it chunk by chunk, so memory stays bounded.
+    while raw and not raw.endswith(b"\n"):
+        raw = readline(MAX_LINE_BYTES)
+    return None, bool(raw)
 
 
 def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str]:
@@ -164,28 +172,6 @@ def open_record_file(path: Path, *, follow_symlinks: bool = False) -> IO[bytes] 
     return os.fdopen(fd, "rb")
 
 
-def read_file_lines(
-    path: Path, problems: list[Problem]
-) -> Iterator[tuple[dict[str, Any], Location]]:
-    """Stream the JSON objects of one file; append a Problem for each skipped line."""
-    # Files come from a store directory that anyone may write to: never follow a
-    # symlink out of it. A file removed between listing and opening is named too.
-    stream = open_record_file(path)
-    if isinstance(stream, str):
-        problems.append(Problem(path, 0, stream))
-        return
-    with stream:
-        for number, raw, complete in _lines(stream):
-            if raw is None or not complete:
-                problems.append(Problem(path, number, _incomplete_reason(raw, complete)))
-                continue
-            value, reason = parse_line(raw)
-            if value is None:
-                problems.append(Problem(path, number, reason))
-            else:
-                yield value, Location(path, number)
-
-
 class ReadReport(Iterator[tuple[dict[str, Any], Location]]):
     """One streaming pass over record files: yields ``(record, location)``, collects problems."""
 
@@ -195,7 +181,8 @@ class ReadReport(Iterator[tuple[dict[str, Any], Location]]):
         self.records_read = 0
         self.files_read = 0
         self._paths = iter(paths)
-        self._current: Iterator[tuple[dict[str, Any], Location]] = iter(())
+        self._path = Path()
+        self._current: Iterator[tuple[int, dict[str, Any]]] = iter(())
 
     def __iter__(self) -> ReadReport:
         return self
@@ -204,11 +191,72 @@ class ReadReport(Iterator[tuple[dict[str, Any], Location]]):
         while True:
             item = next(self._current, None)
             if item is not None:
-                self.records_read += 1
-                return item
-            path = next(self._paths)  # StopIteration ends the pass
+                return item[1], Location(self._path, item[0])
+            self._path = next(self._paths)  # StopIteration ends the pass
             self.files_read += 1
-            self._current = read_file_lines(path, self.problems)
+            self._current = self._records_of(self._path)
+
+    def by_file(self) -> Iterator[tuple[Path, Iterator[tuple[int, dict[str, Any]]]]]:
+        """The same pass, file by file: ``(path, records)``, records as ``(line, record)``.
+
+        A record's :class:`Location` is ``Location(path, line)``; counts and
+        problems collect as when iterating the report, and a report iterated
+        part-way goes on with the rest of its file. Read each file's records
+        before asking for the next file: a file left part-read is closed. For
+        readers that need a location only now and then (``report``: a Location
+        per record and the generator layers were most of the 0.19x its reading
+        added to a bare ``json.loads`` loop, issue 11, bench_report.py).
+
+        .. versionadded:: 2.1
+        """
+        if self.files_read:  # iterated part-way: the rest of that file first
+            yield self._path, self._current
+        while (path := next(self._paths, None)) is not None:
+            self.files_read += 1
+            self._path = path
+            records = self._current = self._records_of(path)
+            yield path, records
+
+    def _records_of(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(line, record)`` of each JSON object of one file; a Problem for each skipped line."""
+        # Files come from a store directory that anyone may write to: never follow a
+        # symlink out of it. A file removed between listing and opening is named too.
+        stream = open_record_file(path)
+        problems = self.problems
+        if isinstance(stream, str):
+            problems.append(Problem(path, 0, stream))
+            return
+        # What _lines and parse_line do, in one loop: every record passes here, and
+        # their generator layer and call per line cost `report` (bench_report.py).
+        with stream:
+            readline = stream.readline
+            number = 0
+            while raw := readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if not raw.endswith(b"\n"):
+                    line, complete = _rest_of_line(readline, raw)
+                    problems.append(Problem(path, number, _incomplete_reason(line, complete)))
+                    if complete:
+                        continue
+                    return
+                line = raw[:-1]
+                try:
+                    if line.startswith(b'{"'):
+                        # UTF-8 by json's own rule (no BOM, no NUL in the first two
+                        # bytes): decoded here, as loads_strict would, without the
+                        # call to json.detect_encoding, 8% of `report` (bench_report.py).
+                        value = loads_strict(line.decode("utf-8", "surrogatepass"))
+                    else:
+                        value = loads_strict(line)
+                except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+                    value = None  # parse_line names why, below
+                if not isinstance(value, dict):
+                    value, reason = parse_line(line)
+                    if value is None:
+                        problems.append(Problem(path, number, reason))
+                        continue
+                self.records_read += 1
+                yield number, value
 
     def close(self) -> None:
         """Stop early and close the open file; idempotent."""
