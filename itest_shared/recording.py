@@ -49,6 +49,8 @@ class Recorder:
         # What add() queued for the next flush(): (records, test) in order.
         self._pending: list[tuple[list[Record], str | None]] = []
         self._pending_lock = threading.Lock()
+        # The context of the last test recorded (a RecordContext is frozen).
+        self._context = RecordContext(test=None, run_id=self.run_id, worktree=self.worktree)
 
     @property
     def directory(self) -> Path:
@@ -67,7 +69,11 @@ class Recorder:
         TypeError naming its index, and nothing of the batch is written.
         """
         _check_test(test)
-        context = RecordContext(test=test, run_id=self.run_id, worktree=self.worktree)
+        context = self._context
+        if context.test != test:  # one per test, reused by each of its batches
+            context = self._context = RecordContext(
+                test=test, run_id=self.run_id, worktree=self.worktree
+            )
         # Stamped as they are written, without a copy of each (bench_store.py);
         # the writer refuses anything but a Record, naming its index.
         return self._writer.write_many(records, context=context)

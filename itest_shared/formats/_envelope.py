@@ -210,7 +210,10 @@ class Record(AttributeMapping):
                 dumps_compact(meta.record_id),
                 _producer_part(meta.producer),
                 part,
-                b"}\n" if fields == b"{}" else b"," + fields[1:] + b"\n",
+                # The fields' object without its "{", spliced on without a copy.
+                b"," if len(fields) > 2 else b"",
+                memoryview(fields)[1:],
+                b"\n",
             )
         )
 

@@ -233,12 +233,15 @@ class RecordWriter:
                     f" ResourceRecord, TimingStatsRecord) to take a context,"
                     f" got {type(record).__name__}"
                 )
-            line = record._json_line(context)
-            if len(line) > MAX_LINE_BYTES:
-                raise ValueError(f"records[{index}]: {_too_long(line)}")
-            chunks.append(line)
-        if chunks:
-            self._append(b"".join(chunks), len(chunks))
+            chunks.append(record._json_line(context))
+        if not chunks:
+            return 0
+        data = b"".join(chunks)
+        if len(data) > MAX_LINE_BYTES:  # then one line may be too long: find it
+            for index, line in enumerate(chunks):
+                if len(line) > MAX_LINE_BYTES:
+                    raise ValueError(f"records[{index}]: {_too_long(line)}")
+        self._append(data, len(chunks))
         return len(chunks)
 
     def _append(self, data: bytes, count: int) -> None:

@@ -241,13 +241,8 @@ class ReadReport(Iterator[tuple[dict[str, Any], Location]]):
                     return
                 line = raw[:-1]
                 try:
-                    if line.startswith(b'{"'):
-                        # UTF-8 by json's own rule (no BOM, no NUL in the first two
-                        # bytes): decoded here, as loads_strict would, without the
-                        # call to json.detect_encoding, 8% of `report` (bench_report.py).
-                        value = loads_strict(line.decode("utf-8", "surrogatepass"))
-                    else:
-                        value = loads_strict(line)
+                    # The bytes as they are: orjson reads UTF-8 without decoding first.
+                    value = loads_strict(line)
                 except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
                     value = None  # parse_line names why, below
                 if not isinstance(value, dict):

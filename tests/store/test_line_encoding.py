@@ -323,3 +323,26 @@ def test_loads_strict_gives_what_json_gives(text: str, finite: bool, encoding: s
 @given(st.binary(max_size=40))
 def test_loads_strict_gives_what_json_gives_for_any_bytes(raw: bytes) -> None:
     assert _outcome(loads_strict, raw, False) == _outcome(_reference, raw, False)
+
+
+def test_write_many_with_a_context_refuses_a_line_over_the_limit(tmp_path: Path) -> None:
+    from itest_shared.store._read import MAX_LINE_BYTES
+
+    def big(name: str, size: int) -> ResourceRecord:
+        return ResourceRecord(
+            resource_id=name,
+            resource_type="t",
+            owner_module="m",
+            created_at=1.0,
+            metadata={"blob": "x" * size},
+        )
+
+    context = RecordContext(test="t.py::a")
+    # Each line under the limit, together over it: written.
+    under = [big(str(i), MAX_LINE_BYTES // 2) for i in range(3)]
+    with RecordStore(tmp_path).writer("r") as writer:
+        assert writer.write_many(under, context=context) == 3
+        before = writer.path.read_bytes()
+        with pytest.raises(ValueError, match=r"^records\[2\]: record is \d+ bytes as JSON"):
+            writer.write_many([*under[:2], big("huge", MAX_LINE_BYTES)], context=context)
+        assert writer.path.read_bytes() == before and writer.records_written == 3
