@@ -256,6 +256,17 @@ def json_safe_view(value: Any) -> JsonValue:
     finite floats (exact types, no subclasses), nested less than ``MAX_DEPTH``
     levels, which :func:`to_json_safe` would return as equal copies.
     """
+    if type(value) is dict:
+        # A flat dict of strings and small ints (the usual metadata) without a
+        # call per item; anything else is looked at by _is_plain.
+        for key, item in value.items():
+            kind = type(item)
+            if type(key) is not str or not (
+                kind is str or (kind is int and item.bit_length() < 64) or item is None
+            ):
+                break
+        else:
+            return value
     return value if _is_plain(value, 0) else _convert(value, set(), 0)
 
 
