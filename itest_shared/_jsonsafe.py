@@ -195,12 +195,31 @@ _STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 _FINITE_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
-# 19 digits in a row: maybe an integer beyond 64 bits, which orjson would read as
-# a float (json keeps it exact). Such text, rare in records, goes to json. It is
-# searched for with every digit turned into "0" and the rest into " " (five
-# times faster than a regular expression on a record line: bench_report.py).
-_DIGIT_RUN = b"0" * 19
+# A number of 19 digits or more: maybe an integer beyond 64 bits, which orjson
+# would read as a float (json keeps it exact). Such text, rare in records, goes
+# to json. A number starts the text or follows "[", ":" or ",", after optional
+# whitespace; so with whitespace deleted, digits turned into "0", those three
+# into ":" and the rest (but "-") into "x", it shows as ":" then 19 zeros,
+# maybe with a "-" between. Digits in a string (a commit id, a long name)
+# seldom look like that. Far faster than a regular expression (bench_report.py).
+_DIGITS = b"0" * 19
 _DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_NUMBER_SHAPE = bytes(
+    0x30 if 0x30 <= byte <= 0x39 else 0x3A if byte in b"[:," else byte if byte == 0x2D else 0x78
+    for byte in range(256)
+)
+
+
+def _has_long_number(data: bytes) -> bool:
+    if _DIGITS not in data.translate(_DIGITS_ONLY):
+        return False  # no 19 digits in a row at all: the usual case, in one pass
+    shape = data.translate(_NUMBER_SHAPE, b" \t\n\r")
+    return (
+        b":" + _DIGITS in shape
+        or b":-" + _DIGITS in shape
+        or shape.startswith(_DIGITS)
+        or shape.startswith(b"-" + _DIGITS)
+    )
 
 
 def loads_strict(raw: bytes | str, *, finite: bool = False) -> Any:
@@ -221,7 +240,7 @@ def loads_strict(raw: bytes | str, *, finite: bool = False) -> Any:
             data = data.encode("utf-8")  # the form orjson reads; faster than its own
         except UnicodeEncodeError:
             data = b""  # a lone surrogate: json reads it (orjson would refuse it)
-    if data and _DIGIT_RUN not in data.translate(_DIGITS_ONLY):
+    if data and not _has_long_number(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -8,7 +8,8 @@ import pytest
 
 from itest_shared.formats import ResourceRecord, WorktreeInfo, load_record
 from itest_shared.recording import Recorder, new_run_id
-from itest_shared.store import RecordStore, RecordWriter, check_run_id
+from itest_shared.store import RecordStore, check_run_id
+from tests.stores import count_writes
 
 
 def test_run_ids_are_valid_and_unique() -> None:
@@ -48,14 +49,7 @@ def _resource(name: str) -> ResourceRecord:
 def test_added_records_wait_for_flush_and_go_out_one_write_per_test(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writes: list[int] = []
-    append = RecordWriter._append
-
-    def counting(self: RecordWriter, data: bytes, count: int) -> None:
-        writes.append(count)
-        append(self, data, count)
-
-    monkeypatch.setattr(RecordWriter, "_append", counting)
+    writes = count_writes(monkeypatch)
     worktree = WorktreeInfo(path=tmp_path, branch=None, commit=None)
     recorder = Recorder(RecordStore(tmp_path), "run", worktree)
     assert recorder.add([_resource("a1"), _resource("a2")], test="t::a") == 2

@@ -33,8 +33,7 @@ from itest_shared._jsonsafe import (
 )
 from itest_shared.formats import ConfigChangeEvent, Record
 from itest_shared.store import RecordStore
-
-from ..strategies import any_values, record_contexts, records, records_with_context
+from tests.strategies import any_values, record_contexts, records, records_with_context
 
 # Every code point, lone surrogates included: Python strings may hold them
 # (file names read with surrogateescape), orjson refuses them, json escapes them.
@@ -304,6 +303,9 @@ json_texts = st.one_of(
 @example("12345678901234567890", False, "str")  # beyond 64 bits: orjson would read a float
 @example("-9223372036854775809", False, "utf-8")
 @example("18446744073709551615", False, "str")
+@example("[1, 12345678901234567890]", False, "utf-8")
+@example('{"a" :\n -12345678901234567890}', False, "str")
+@example('{"commit": "12345678901234567890", "n": 1}', False, "utf-8")
 @example("1e400", True, "str")
 @example("1e400", False, "utf-8")
 @example('"\\ud800"', False, "str")
