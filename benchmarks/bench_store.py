@@ -159,13 +159,9 @@ def bench_records(base: Path, count: int, processes: int) -> tuple[float, float]
 
 def bench_plain_write(path: Path, count: int) -> float:
     """Records/s of one process appending the same lines to one plain file."""
-    lines = [line_of(make_record(w, i)) for w in range(PROCESSES) for i in range(count)]
-    began = time.perf_counter()
-    with open(path, "a", encoding="utf-8") as stream:
-        for line in lines:
-            stream.write(line)
-        stream.flush()
-    return len(lines) / (time.perf_counter() - began)
+    return bench_plain_append(
+        path, [line_of(make_record(w, i)) for w in range(PROCESSES) for i in range(count)]
+    )
 
 
 def bench_plain_write_checked(path: Path, count: int) -> float:

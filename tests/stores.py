@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from itest_shared.store import RecordStore
+import pytest
+
+from itest_shared.store import RecordStore, RecordWriter
 
 MAIN = "/repos/proj"
 FEATURE = "/repos/proj-feature-b"
@@ -132,3 +134,16 @@ def build_store(directory: Path) -> Path:
     with open(torn_file, "ab") as stream:
         stream.write(b'{"record_type": "resource", "schema_ver')
     return torn_file
+
+
+def count_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Patch every RecordWriter to note, per write to its file, how many records it held."""
+    writes: list[int] = []
+    append = RecordWriter._append
+
+    def counting(self: RecordWriter, data: bytes, count: int) -> None:
+        writes.append(count)
+        append(self, data, count)
+
+    monkeypatch.setattr(RecordWriter, "_append", counting)
+    return writes
