@@ -105,13 +105,26 @@ class Recorder:
     def flush(self) -> int:
         """Write what :meth:`add` queued, one write per test in a row; return how many.
 
+        If a write fails (a full disk), its records and those after them stay
+        queued for the next flush, and the error is raised.
+
         .. versionadded:: 2.1
         """
         with self._pending_lock:
             pending, self._pending = self._pending, []
         written = 0
-        for test, group in itertools.groupby(pending, key=lambda item: item[1]):
-            written += self.record([record for batch, _ in group for record in batch], test)
+        groups = [list(group) for _, group in itertools.groupby(pending, key=lambda item: item[1])]
+        for index, group in enumerate(groups):
+            try:
+                written += self.record(
+                    [record for batch, _ in group for record in batch], group[0][1]
+                )
+            except BaseException:
+                # A failed write leaves none of its records in the file: queue
+                # them again, with those not tried yet, for the next flush.
+                with self._pending_lock:
+                    self._pending[:0] = [item for rest in groups[index:] for item in rest]
+                raise
         return written
 
     def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import pathlib
 
 import pytest
@@ -80,3 +82,34 @@ def test_add_refuses_bad_input_and_queues_nothing(tmp_path: pathlib.Path) -> Non
     assert recorder.flush() == 0
     recorder.close()
     assert RecordStore(tmp_path).files() == []
+
+
+def test_a_failed_flush_keeps_what_it_could_not_write(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worktree = WorktreeInfo(path=tmp_path, branch=None, commit=None)
+    recorder = Recorder(RecordStore(tmp_path), "run", worktree)
+    recorder.add([_resource("a1")], test="t::a")
+    recorder.add([_resource("b1"), _resource("b2")], test="t::b")
+    recorder.add([_resource("c1")], test="t::c")
+    real_write = os.write
+    calls = 0
+
+    def full_disk_on_second_write(fd: int, data: bytes) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk_on_second_write)
+    with pytest.raises(OSError, match="No space left"):
+        recorder.flush()
+    assert recorder.records_written == 1
+    recorder.add([_resource("d1")], test="t::d")
+    assert recorder.flush() == 4  # b1, b2 and c1 again, then d1
+    recorder.close()
+    read = [
+        (data["resource_id"], data["context"]["test"]) for data, _ in RecordStore(tmp_path).read()
+    ]
+    assert read == [("a1", "t::a"), ("b1", "t::b"), ("b2", "t::b"), ("c1", "t::c"), ("d1", "t::d")]
