@@ -209,11 +209,11 @@ class Record(AttributeMapping):
         else:
             last, part = _last_context
             if last is not context:
-                part = _context_part(context)
+                part = _cache_context(context)
         producer = meta.producer
         entry = _producer_parts.get(id(producer))
         if entry is None or entry[0] is not producer:
-            entry = (producer, _producer_part(producer))
+            entry = _cache_producer(producer)
         # The view, not a copy, of user values: the dict is serialised at once.
         fields = dumps_compact(self._fields_to_json(json_safe_view))
         return b"".join(
@@ -253,15 +253,16 @@ _producer_parts: dict[int, tuple[dict[str, Any], bytes]] = {}
 _PRODUCER_PARTS_MAX = 64
 
 
-def _producer_part(producer: dict[str, Any]) -> bytes:
-    entry = _producer_parts.get(id(producer))
-    if entry is not None and entry[0] is producer:
-        return entry[1]
-    part = b',"producer":' + dumps_compact(json_safe_view(producer))
+def _cache_producer(producer: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """Encode ``producer``'s part of a line (``,"producer":{...}``) and keep it.
+
+    Called by ``_json_line`` when ``_producer_parts`` has no entry for it.
+    """
+    entry = (producer, b',"producer":' + dumps_compact(json_safe_view(producer)))
     if len(_producer_parts) >= _PRODUCER_PARTS_MAX:
         _producer_parts.clear()
-    _producer_parts[id(producer)] = (producer, part)
-    return part
+    _producer_parts[id(producer)] = entry
+    return entry
 
 
 # The context part of the last line written: a test's records share one context
@@ -270,13 +271,14 @@ def _producer_part(producer: dict[str, Any]) -> bytes:
 _last_context: tuple[RecordContext | None, bytes] = (None, b"")
 
 
-def _context_part(context: RecordContext) -> bytes:
-    """``context`` as the part of a record's JSON line that carries it: ``,"context":{...}``."""
+def _cache_context(context: RecordContext) -> bytes:
+    """Encode ``context``'s part of a line (``,"context":{...}``) and keep it as the last.
+
+    Called by ``_json_line`` when ``_last_context`` holds another context.
+    """
     global _last_context
-    last, part = _last_context
-    if last is not context:
-        part = b',"context":' + dumps_compact(context.to_dict())
-        _last_context = (context, part)
+    part = b',"context":' + dumps_compact(context.to_dict())
+    _last_context = (context, part)
     return part
 
 
