@@ -21,7 +21,7 @@ def start_method(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(autouse=True)
 def no_worker_left() -> Iterator[None]:
     """Every test must leave no child process and no zombie behind."""
-    before = _worker_children()
+    before = _worker_children(helpers=True)
     yield
     left = {pid: what for pid, what in _worker_children().items() if pid not in before}
     assert not left, f"child processes left behind: {left}"
