@@ -212,6 +212,11 @@ class LeakSnapshot:
     # Set by take() where /proc tells everything (Linux); a snapshot made by
     # hand, or evolved, has none and is audited the slower way, through diff().
     _keys: _Keys | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # (pid, create_time) of the helpers take() left out: diff() leaves them out of
+    # a later snapshot too, should the module that knew them be gone by then.
+    _helpers: frozenset[tuple[int, float]] = attrs.field(
+        default=frozenset(), init=False, eq=False, repr=False
+    )
 
     @classmethod
     def take(cls, *, mark: str = "", known: frozenset[int] | None = None) -> LeakSnapshot:
@@ -226,6 +231,9 @@ class LeakSnapshot:
         .. versionchanged:: 2.0 ``mark`` and ``known``.
         """
         psutil = _import_psutil()
+        # A helper there now is no leak later, even if the module that knows it
+        # is gone by then (pytester's in-process runs drop the submodules they
+        # imported; a later import makes a fresh module, and a second helper).
         helper_pids, helper_fds = _process_wide_helpers()
         fd_pairs = _proc_fd_pairs(helper_fds) if os.path.isdir(_PROC_FD) else None
         if fd_pairs is not None:
@@ -252,7 +260,7 @@ class LeakSnapshot:
             if fd_pairs is not None:
                 keys = _Keys(
                     threads=frozenset((t.ident, t.native_id) for t in threads),
-                    processes=frozenset(tree),
+                    processes=frozenset(look.descendants),  # the helpers' too
                     fds=frozenset(fd_pairs),
                     serial=look.serial,
                 )
@@ -270,6 +278,10 @@ class LeakSnapshot:
             pids=pids,
         )
         object.__setattr__(snapshot, "_keys", keys)  # frozen: the one way to set it
+        if keys is None:  # audited through diff(), which knows a process by its create_time
+            infos = _process_infos(psutil, sorted(helper_pids))
+            helpers = frozenset((p.pid, p.create_time) for p in infos)
+            object.__setattr__(snapshot, "_helpers", helpers)
         return snapshot
 
     def diff(self, later: LeakSnapshot) -> LeakReport:
@@ -279,7 +291,7 @@ class LeakSnapshot:
         # Idents and pids are reused once free, so each key pairs the number
         # with something the newcomer would not share with the one before.
         threads = {(t.ident, t.native_id) for t in self.threads}
-        processes = {(p.pid, p.create_time) for p in self.processes}
+        processes = {(p.pid, p.create_time) for p in self.processes} | self._helpers
         # A multiset: where fds have no numbers (Windows), one path may be open twice.
         fds = Counter((f.fd, f.target) for f in self.fds)
         new_fds = []
@@ -505,6 +517,11 @@ def _thread_info(thread: threading.Thread) -> ThreadInfo:
     )
 
 
+# fd -> (st_dev, st_ino) of each helper's pipe seen so far: the fd stays a helper's
+# while it points at that pipe, even once the module that held it is gone.
+_helper_pipes: dict[int, tuple[int, int]] = {}
+
+
 def _process_wide_helpers() -> tuple[set[int], set[int]]:
     """Pids and parent-side fds of the forkserver and resource tracker, where running."""
     pids: set[Any] = set()
@@ -517,7 +534,20 @@ def _process_wide_helpers() -> tuple[set[int], set[int]]:
         tracker = getattr(sys.modules.get(f"{package}.resource_tracker"), "_resource_tracker", None)
         pids.add(getattr(tracker, "_pid", None))
         fds.add(getattr(tracker, "_fd", None))
-    return {p for p in pids if isinstance(p, int)}, {f for f in fds if isinstance(f, int)}
+    known = {f for f in fds if isinstance(f, int)}
+    for fd in set(_helper_pipes) | known:
+        try:
+            status = os.fstat(fd)
+        except OSError:
+            _helper_pipes.pop(fd, None)
+            continue
+        if fd in known:
+            _helper_pipes[fd] = (status.st_dev, status.st_ino)
+        elif _helper_pipes.get(fd) == (status.st_dev, status.st_ino):
+            known.add(fd)
+        else:
+            _helper_pipes.pop(fd, None)  # closed, and the number reused
+    return {p for p in pids if isinstance(p, int)}, known
 
 
 def _children(psutil: Any, ignored: set[int]) -> tuple[ProcessInfo, ...]:

@@ -176,3 +176,57 @@ def test_multiprocessing_helpers_are_not_leaks_but_their_workers_are(tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("reads", ["proc", "proc without fds", "psutil"])
+def test_a_helper_there_before_is_no_leak_once_a_fresh_module_replaced_it(
+    tmp_path: Path, reads: str
+) -> None:
+    # What pytester's in-process runs do: the multiprocess submodules they imported
+    # leave sys.modules, and a later import makes a fresh module with its own helper.
+    script = tmp_path / "reimport.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            import multiprocess
+            import multiprocess.resource_tracker as first
+            from itest_shared import leaks
+            from itest_shared.leaks import _procs
+
+            if __name__ == "__main__":
+                if sys.argv[1] != "proc":
+                    leaks._PROC_FD = "/no/such/dir"  # the audit goes through diff()
+                if sys.argv[1] == "psutil":
+                    _procs._usable = False  # and psutil reads the process tree
+                first.ensure_running()
+                old = first._resource_tracker._pid
+                before = leaks.LeakSnapshot.take()
+                assert old not in {p.pid for p in before.processes}
+                del sys.modules["multiprocess.resource_tracker"]
+                del multiprocess.resource_tracker
+                import multiprocess.resource_tracker as second
+                assert second is not first
+                second.ensure_running()
+                assert second._resource_tracker._pid != old
+                report = before.audit(grace_period=0)
+                assert report.is_clean, report.describe()
+                # Still a leak: a child started after the snapshot.
+                worker = multiprocess.get_context("spawn").Process(target=input)
+                worker.start()
+                report = before.audit(grace_period=0)
+                assert [p.pid for p in report.processes] == [worker.pid], report.describe()
+                worker.kill(); worker.join()
+                print("ok")
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), reads],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
