@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -203,8 +204,12 @@ def test_the_previous_release_reads_everything_this_release_writes(
         assert {key: new[key] for key in old if key != "schema_version"} == {
             key: value for key, value in old.items() if key != "schema_version"
         }, (name, number)
+    # Its validate finds fault with the same lines as this release's (the edge
+    # cases hold a total that the report would not analyse), and with no other.
     status, output = seen["validate"]
-    assert status == 0, output
+    our_status, our_output = run_captured("validate", str(store))
+    assert (status, bad_lines(output)) == (our_status, bad_lines(our_output)), output
+    assert len(bad_lines(output)) <= 1, output
     status, output = seen["report"]
     assert status == 0, output
     # Its report counts and files the records as this release's does.
@@ -218,6 +223,11 @@ def report_json(store: pathlib.Path) -> dict[str, Any]:
     assert status == 0
     data: dict[str, Any] = json.loads(printed)
     return data
+
+
+def bad_lines(output: str) -> list[str]:
+    """The ``FILE:LINE`` that ``validate`` found fault with, in its order."""
+    return re.findall(r"^(.+?:\d+): ", output, flags=re.MULTILINE)
 
 
 def summary(report: dict[str, Any]) -> dict[str, Any]:
