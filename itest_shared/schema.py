@@ -33,6 +33,8 @@ from .formats import (
     RESOURCE_STATES,
     SCHEMA_VERSION,
     SUPPORTED_MAJORS,
+    TEST_OUTCOMES,
+    TEST_PHASES,
     ExceptionInfo,
     Record,
     is_optional,
@@ -50,6 +52,12 @@ _TIMESTAMP: Final[dict[str, Any]] = {"type": "number", "description": "epoch sec
 _SECONDS: Final[dict[str, Any]] = {"type": "number", "minimum": 0, "description": "seconds"}
 _STRINGS: Final[dict[str, Any]] = {"type": "array", "items": {"type": "string"}}
 _ANY: Final[dict[str, Any]] = {"description": "any JSON value"}
+_OPTIONAL_STRING: Final[dict[str, Any]] = {"type": ["string", "null"]}
+_OPTIONAL_SECONDS: Final[dict[str, Any]] = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "description": "seconds; null for a phase that did not run",
+}
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +111,34 @@ _FIELD_SCHEMAS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         },
         "timestamp": _TIMESTAMP,
     },
+    "test_result": {
+        "node_id": {"type": "string", "minLength": 1},
+        "outcome": {"enum": list(TEST_OUTCOMES)},
+        "setup_duration": _OPTIONAL_SECONDS,
+        "call_duration": _OPTIONAL_SECONDS,
+        "teardown_duration": _OPTIONAL_SECONDS,
+        "failed_phase": {"enum": [*TEST_PHASES, None]},
+        "failure": _nullable(_ref("failure")),
+        "markers": _STRINGS,
+        "worker": _OPTIONAL_STRING,
+        "rerun": {"type": "integer", "minimum": 0},
+        "timestamp": _TIMESTAMP,
+    },
+    "environment": {
+        "host": _STRING,
+        "os": _STRING,
+        "cpu_model": _OPTIONAL_STRING,
+        "cpu_count": {"type": ["integer", "null"], "minimum": 1},
+        "python_version": _STRING,
+        "python_implementation": _STRING,
+        "python_build": _STRING,
+        "packages": {"type": "object", "additionalProperties": _STRING},
+        "worktree": _nullable(_ref("worktree")),
+        "dirty": {"type": ["boolean", "null"]},
+        "tree_hash": _OPTIONAL_STRING,
+        "worker": _OPTIONAL_STRING,
+        "timestamp": _TIMESTAMP,
+    },
 }
 
 # Rules between fields, which the record classes check too.
@@ -112,6 +148,16 @@ _RULES: Final[dict[str, list[dict[str, Any]]]] = {
             "if": {"properties": {"state": {"const": "released"}}, "required": ["state"]},
             "then": {"properties": {"released_at": {"type": "number"}}},
             "else": {"properties": {"released_at": {"type": "null"}}},
+        }
+    ],
+    "test_result": [
+        {
+            "if": {
+                "properties": {"outcome": {"enum": ["failed", "error"]}},
+                "required": ["outcome"],
+            },
+            "then": {"properties": {"failed_phase": {"enum": list(TEST_PHASES)}}},
+            "else": {"properties": {"failed_phase": {"type": "null"}}},
         }
     ],
 }
@@ -172,6 +218,17 @@ def _defs() -> dict[str, Any]:
             "required": ["path", "branch", "commit"],
         },
         "exception_info": _exception_info(),
+        "failure": {
+            "type": "object",
+            "description": "Why a test did not pass: exception type, message, crash place (1.2).",
+            "properties": {
+                "exception_type": {"type": "string", "minLength": 1},
+                "message": _STRING,
+                "location": _OPTIONAL_STRING,
+                "longrepr": _OPTIONAL_STRING,
+            },
+            "required": ["exception_type", "message", "location", "longrepr"],
+        },
     }
 
 

@@ -10,10 +10,13 @@ from typing import Any
 
 from itest_shared import (
     ConfigChangeEvent,
+    EnvironmentRecord,
     ErrorContext,
+    FailureSummary,
     Record,
     RecordContext,
     ResourceRecord,
+    TestResultRecord,
     TimingStatsRecord,
     WorktreeInfo,
 )
@@ -52,6 +55,34 @@ DOCUMENTED_FIELDS: dict[type[Record], list[str]] = {
         "p95",
         "p99",
         "stdev",
+        "timestamp",
+    ],
+    TestResultRecord: [
+        "node_id",
+        "outcome",
+        "setup_duration",
+        "call_duration",
+        "teardown_duration",
+        "failed_phase",
+        "failure",
+        "markers",
+        "worker",
+        "rerun",
+        "timestamp",
+    ],
+    EnvironmentRecord: [
+        "host",
+        "os",
+        "cpu_model",
+        "cpu_count",
+        "python_version",
+        "python_implementation",
+        "python_build",
+        "packages",
+        "worktree",
+        "dirty",
+        "tree_hash",
+        "worker",
         "timestamp",
     ],
 }
@@ -94,6 +125,49 @@ def make_event(**changes: Any) -> ConfigChangeEvent:
     }
     fields.update(changes)
     return ConfigChangeEvent(**fields)
+
+
+def make_test_result(**changes: Any) -> TestResultRecord:
+    fields: dict[str, Any] = {
+        "node_id": "tests/test_x.py::test_y[1]",
+        "outcome": "failed",
+        "setup_duration": 0.001,
+        "call_duration": 0.25,
+        "teardown_duration": 0.0005,
+        "failed_phase": "call",
+        "failure": FailureSummary(
+            exception_type="builtins.AssertionError",
+            message="assert 1 == 2",
+            location="tests/test_x.py:12",
+            longrepr=None,
+        ),
+        "markers": ["parametrize", "slow"],
+        "worker": "gw0",
+        "rerun": 0,
+        "timestamp": 1795000000.0,
+    }
+    fields.update(changes)
+    return TestResultRecord(**fields)
+
+
+def make_environment(**changes: Any) -> EnvironmentRecord:
+    fields: dict[str, Any] = {
+        "host": "ci-runner-1",
+        "os": "Linux-6.1.0-x86_64-with-glibc2.36",
+        "cpu_model": "Example CPU @ 2.00GHz",
+        "cpu_count": 2,
+        "python_version": "3.11.7",
+        "python_implementation": "CPython",
+        "python_build": "3.11.7 (main, Dec 19 2023, 20:28:19) [GCC 12.2.0]",
+        "packages": {"pytest": "8.3.0", "itest-shared": "2.2.0"},
+        "worktree": WorktreeInfo(pathlib.Path("/src/proj-wt2"), "phase-8", "a" * 40),
+        "dirty": False,
+        "tree_hash": "b" * 40,
+        "worker": None,
+        "timestamp": 1795000000.0,
+    }
+    fields.update(changes)
+    return EnvironmentRecord(**fields)
 
 
 def chained_error() -> ValueError:

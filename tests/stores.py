@@ -147,3 +147,47 @@ def count_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(RecordWriter, "_append", counting)
     return writes
+
+
+def result_record(node: str, outcome: str, **kw: Any) -> dict[str, Any]:
+    """A test_result record (schema 1.2)."""
+    failing = outcome in ("failed", "error")
+    fields: dict[str, Any] = {
+        "node_id": node,
+        "outcome": outcome,
+        "setup_duration": 0.001,
+        "call_duration": 0.01,
+        "teardown_duration": 0.001,
+        "failed_phase": "call" if failing else None,
+        "failure": None,
+        "markers": [],
+        "worker": None,
+        "rerun": 0,
+        "timestamp": 1.0,
+    }
+    fields = {"test": node, "version": "1.2", "package": "2.2.0"} | fields | kw
+    return record("test_result", **fields)
+
+
+def environment_record(host: str, python: str = "3.11.7", **kw: Any) -> dict[str, Any]:
+    """An environment record (schema 1.2); ``worktree=`` is the context's, as for ``record``."""
+    fields: dict[str, Any] = {
+        "host": host,
+        "os": "Linux",
+        "cpu_model": None,
+        "cpu_count": 2,
+        "python_version": python,
+        "python_implementation": "CPython",
+        "python_build": python,
+        "packages": {},
+        "dirty": None,
+        "tree_hash": None,
+        "worker": None,
+        "timestamp": 1.0,
+    }
+    settings = {"test": None, "version": "1.2", "package": "2.2.0"} | kw
+    data = record("environment", **settings) | fields
+    # The record's own worktree field: the context's worktree, as the plugin writes it.
+    context = data.get("context")
+    data["worktree"] = context["worktree"] if context else None
+    return data

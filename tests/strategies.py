@@ -9,14 +9,17 @@ from hypothesis import strategies as st
 
 from itest_shared import (
     ConfigChangeEvent,
+    EnvironmentRecord,
     ErrorContext,
+    FailureSummary,
     Record,
     RecordContext,
     ResourceRecord,
+    TestResultRecord,
     TimingStatsRecord,
     WorktreeInfo,
 )
-from itest_shared.formats import ResourceState
+from itest_shared.formats import TEST_OUTCOMES, TEST_PHASES, ResourceState
 
 names = st.text(min_size=1, max_size=30)
 timestamps = st.floats(min_value=0, max_value=4e9, allow_nan=False)
@@ -152,8 +155,61 @@ record_contexts = st.builds(
     worktree=st.none() | worktrees,
 )
 
+failures = st.builds(
+    FailureSummary,
+    exception_type=names,
+    message=st.text(max_size=60),
+    location=st.none() | st.text(max_size=30),
+    longrepr=st.none() | st.text(max_size=80),
+)
+
+
+@st.composite
+def test_result_records(draw: st.DrawFn) -> TestResultRecord:
+    """Test results of every outcome; a failed phase exactly when failed or errored."""
+    outcome = draw(st.sampled_from(TEST_OUTCOMES))
+    failing = outcome in ("failed", "error")
+    return TestResultRecord(
+        node_id=draw(names),
+        outcome=outcome,
+        setup_duration=draw(st.none() | seconds),
+        call_duration=draw(st.none() | seconds),
+        teardown_duration=draw(st.none() | seconds),
+        failed_phase=draw(st.sampled_from(TEST_PHASES)) if failing else None,
+        failure=draw(st.none() | failures),
+        markers=draw(st.lists(names, max_size=3)),
+        worker=draw(st.none() | names),
+        rerun=draw(st.integers(min_value=0, max_value=5)),
+        timestamp=draw(timestamps),
+    )
+
+
+environment_records = st.builds(
+    EnvironmentRecord,
+    host=st.text(max_size=20),
+    os=st.text(max_size=30),
+    cpu_model=st.none() | st.text(max_size=30),
+    cpu_count=st.none() | st.integers(min_value=1, max_value=512),
+    python_version=st.text(max_size=10),
+    python_implementation=st.text(max_size=10),
+    python_build=st.text(max_size=40),
+    packages=st.dictionaries(names, st.text(max_size=10), max_size=4),
+    worktree=st.none() | worktrees,
+    dirty=st.none() | st.booleans(),
+    tree_hash=st.none() | st.text(alphabet="0123456789abcdef", min_size=40, max_size=40),
+    worker=st.none() | names,
+    timestamp=timestamps,
+)
+
 #: One record of each type, without context (as made outside a recorded test).
-records = error_contexts() | config_events() | resource_records() | timing_stats_records()
+records = (
+    error_contexts()
+    | config_events()
+    | resource_records()
+    | timing_stats_records()
+    | test_result_records()
+    | environment_records
+)
 
 
 @st.composite

@@ -22,10 +22,12 @@ from tests.records import (
     NEWER_MINOR,
     chained_error,
     golden_record_files,
+    make_environment,
     make_error_context,
     make_event,
     make_resource,
     make_stats,
+    make_test_result,
 )
 from tests.strategies import json_values, records_with_context
 
@@ -47,7 +49,14 @@ def reader_accepts(data: Any) -> bool:
 
 def valid_records() -> dict[str, dict[str, Any]]:
     """One valid JSON form of each record type, with a context."""
-    made = [make_error_context(chained_error()), make_event(), make_resource(), make_stats()]
+    made = [
+        make_error_context(chained_error()),
+        make_event(),
+        make_resource(),
+        make_stats(),
+        make_test_result(),
+        make_environment(),
+    ]
     return {record.RECORD_TYPE: record.with_context(CONTEXT).to_dict() for record in made}
 
 
@@ -63,7 +72,13 @@ def test_there_is_a_valid_draft_2020_12_schema_per_record_type() -> None:
         assert schema["$id"] == f"https://itest-shared.invalid/schema/{SCHEMA_VERSION}/{name}.json"
         assert schema["properties"]["record_type"] == {"const": name}
         assert schema["type"] == "object" and schema["additionalProperties"] is True
-        assert set(schema["$defs"]) == {"producer", "context", "worktree", "exception_info"}
+        assert set(schema["$defs"]) == {
+            "producer",
+            "context",
+            "worktree",
+            "exception_info",
+            "failure",
+        }
         assert schema["title"] and schema["description"]
         assert schema == json_schema(name)
     json.loads(json.dumps(schemas))
@@ -171,6 +186,33 @@ def broken_records() -> list[tuple[str, dict[str, Any]]]:
         ("timing_stats", "p95", None),
         ("timing_stats", "operation", ""),
         ("timing_stats", "operation", 5),
+        ("test_result", "node_id", ""),
+        ("test_result", "outcome", "broken"),
+        ("test_result", "outcome", "passed"),  # with a failed_phase
+        ("test_result", "failed_phase", None),  # while failed
+        ("test_result", "failed_phase", "collect"),
+        ("test_result", "call_duration", -0.5),
+        ("test_result", "setup_duration", "1s"),
+        ("test_result", "failure", "AssertionError"),
+        (
+            "test_result",
+            "failure",
+            {"exception_type": "", "message": "m", "location": None, "longrepr": None},
+        ),
+        ("test_result", "failure", {"exception_type": "E", "message": "m", "location": None}),
+        ("test_result", "markers", "slow"),
+        ("test_result", "rerun", -1),
+        ("test_result", "rerun", 1.5),
+        ("test_result", "rerun", True),
+        ("environment", "dirty", 0),
+        ("environment", "dirty", "no"),
+        ("environment", "cpu_count", 0),
+        ("environment", "cpu_count", True),
+        ("environment", "packages", {"pytest": 8}),
+        ("environment", "packages", ["pytest"]),
+        ("environment", "worktree", {"path": "/x", "branch": None}),
+        ("environment", "host", None),
+        ("environment", "tree_hash", 5),
         ("config_change", "schema_version", "2.0"),
         ("config_change", "schema_version", "1"),
         ("config_change", "schema_version", "1.01"),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ._files import read_json_object, write_json_atomic
-from ._git import WorktreeInfo, clear_git_cache, current_worktree, shared_directory
+from ._git import WorktreeInfo, clear_git_cache, current_worktree, shared_directory, tree_state
 from ._lock import (
     DEFAULT_LOCK_TIMEOUT,
     HeldLock,
@@ -44,6 +44,7 @@ __all__ = [
     "current_worktree",
     "shared_directory",
     "shared_once",
+    "tree_state",
     "worktree_lock",
 ]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -40,11 +42,16 @@ def _resolve_start(start: Path | str | os.PathLike[str] | None) -> Path:
     return path.absolute()
 
 
-def _git(start: Path, *args: str) -> str | None:
+def _git(start: Path, *args: str, env: dict[str, str] | None = None) -> str | None:
     """Return git's stdout (stripped), or ``None`` when git is missing or the command fails."""
     try:
         done = subprocess.run(
-            ["git", *args], capture_output=True, text=True, cwd=start, timeout=_GIT_TIMEOUT
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            cwd=start,
+            timeout=_GIT_TIMEOUT,
+            env=env,
         )
     except FileNotFoundError:  # git is not installed: behave as outside a repository
         return None
@@ -112,6 +119,44 @@ def _worktree_at(root: Path) -> WorktreeInfo:
     with _cache_lock:
         _worktrees[root] = info
     return info
+
+
+def tree_state(
+    start: Path | str | os.PathLike[str] | None = None,
+) -> tuple[bool | None, str | None]:
+    """Return ``(dirty, tree_hash)`` of the worktree ``start`` (default: current directory) is in.
+
+    ``tree_hash`` is git's id of the tree of the worktree's files as they are
+    now: what ``git add --all`` would stage (untracked files included, ignored
+    ones not), computed in a throwaway copy of the index, so that the
+    worktree, its index and HEAD stay as they are (git keeps the blobs and
+    trees it wrote in its object database, where ``git gc`` drops them). Two
+    runs have the same ``tree_hash`` exactly when they ran on the same files.
+    ``dirty`` is whether that tree differs from HEAD's (for an unborn branch:
+    from the empty tree). Both are None outside git, or when git fails. Not
+    cached: the files change between calls.
+
+    .. versionadded:: 2.2
+    """
+    root = _resolve_start(start)
+    top = _git(root, "rev-parse", "--show-toplevel")
+    index = _git(root, "rev-parse", "--git-path", "index")  # relative to root, or absolute
+    if top is None or index is None:
+        return None, None
+    with tempfile.TemporaryDirectory(prefix="itest-shared-index-") as scratch:
+        copy = Path(scratch, "index")
+        if Path(root, index).is_file():
+            shutil.copyfile(Path(root, index), copy)  # its stat data spares rehashing files
+        env = {**os.environ, "GIT_INDEX_FILE": str(copy)}
+        if _git(Path(top), "add", "--all", env=env) is None:
+            return None, None
+        tree = _git(Path(top), "write-tree", env=env)
+    if not tree:
+        return None, None
+    head = _git(root, "rev-parse", "-q", "--verify", "HEAD^{tree}")
+    if head is None:  # an unborn branch: dirty unless there is nothing at all
+        head = _git(root, "hash-object", "-t", "tree", os.devnull)
+    return tree != head, tree
 
 
 def clear_git_cache() -> None:

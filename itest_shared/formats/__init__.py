@@ -1,4 +1,5 @@
-"""The canonical records: ErrorContext, ConfigChangeEvent, ResourceRecord, TimingStatsRecord.
+"""The canonical records: ErrorContext, ConfigChangeEvent, ResourceRecord, TimingStatsRecord,
+TestResultRecord and EnvironmentRecord.
 
 Each record is a frozen, slotted attrs class whose fields are exactly the
 documented ones. It also reads like the documented dict (``ctx["source_module"]``,
@@ -23,6 +24,11 @@ from ._envelope import RECORD_TYPES as RECORD_TYPES
 from ._envelope import Record, load, register
 from ._parts import ExceptionInfo, RecordContext, WorktreeInfo
 from ._parts import is_optional as is_optional
+from ._results import MAX_MESSAGE as MAX_MESSAGE
+from ._results import TEST_OUTCOMES as TEST_OUTCOMES
+from ._results import TEST_PHASES as TEST_PHASES
+from ._results import EnvironmentRecord, FailureSummary, TestResultRecord
+from ._results import cut_message as cut_message
 from ._version import SCHEMA_MAJOR_RE as SCHEMA_MAJOR_RE
 from ._version import SCHEMA_VERSION
 from ._version import SCHEMA_VERSION_RE as SCHEMA_VERSION_RE
@@ -35,11 +41,14 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION",
     "ConfigChangeEvent",
+    "EnvironmentRecord",
     "ErrorContext",
     "ExceptionInfo",
+    "FailureSummary",
     "Record",
     "RecordContext",
     "ResourceRecord",
+    "TestResultRecord",
     "TimingStatsRecord",
     "WorktreeInfo",
     "load_record",

@@ -11,6 +11,7 @@ import functools
 import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import attrs
@@ -72,6 +73,18 @@ def _check_number(value: object, _: object) -> float:
     return value
 
 
+def _check_bool(value: object, _: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected true or false, got {json_kind(value)}")
+
+
+def _check_path(value: object, _: object) -> Path:
+    if isinstance(value, str):
+        return Path(value)
+    raise TypeError(f"expected a string, got {json_kind(value)}")
+
+
 def _check_object(value: object, _: object) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -95,6 +108,8 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook(str, _check_str)
     converter.register_structure_hook(float, _check_number)
     converter.register_structure_hook(int, _check_int)
+    converter.register_structure_hook(bool, _check_bool)  # (schema 1.2: environment.dirty)
+    converter.register_structure_hook(Path, _check_path)  # (1.2: environment.worktree.path)
     converter.register_structure_hook_func(lambda kind: kind == dict[str, Any], _check_object)
 
     def structure_sequence(value: object, kind: Any) -> Any:
@@ -115,11 +130,18 @@ def _converter() -> cattrs.Converter:
 
     converter.register_structure_hook_func(_is_choice, structure_choice)
     converter.register_structure_hook_func(lambda kind: kind == Any, lambda value, _: value)
+
     # Records are Mappings too; without this cattrs would structure them as dicts.
-    converter.register_structure_hook_factory(
-        lambda kind: attrs.has(kind) and issubclass(kind, Mapping),
-        lambda kind: make_dict_structure_fn(kind, converter),
-    )
+    # Every attrs class (a record, or a part of one) is read from a JSON object only.
+    def structure_attrs(kind: Any) -> Any:
+        structure = make_dict_structure_fn(kind, converter)
+
+        def from_object(value: object, _: Any) -> Any:
+            return structure(_check_object(value, None), kind)
+
+        return from_object
+
+    converter.register_structure_hook_factory(attrs.has, structure_attrs)
     return converter
 
 

@@ -12,7 +12,7 @@ import re
 from typing import Final
 
 #: The schema every record is written in. MAJOR.MINOR; see CONTRIBUTING.md.
-SCHEMA_VERSION: Final = "1.1"
+SCHEMA_VERSION: Final = "1.2"
 #: Schema majors this release reads (every minor of each).
 SUPPORTED_MAJORS: Final = (1,)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._inert import printable
+from ..formats import TEST_OUTCOMES
 from ._stats import (
     ANALYSED_MAJORS,
     NO_WORKTREE,
@@ -91,6 +92,12 @@ def _worktree(key: str | None, label: str, stats: WorktreeStats) -> dict[str, An
             ],
         },
         "timings": _timings(stats.timings),
+        # Schema 1.2 (itest-shared 2.2): test_result and environment records.
+        "outcomes": {o: stats.outcomes[o] for o in TEST_OUTCOMES if stats.outcomes[o]},
+        "environments": [
+            {"host": host, "python": python, "count": count}
+            for (host, python), count in ranked(stats.environments, repr)
+        ],
         "package_versions": dict(sorted(stats.package_versions.items())),
         "schema_versions": dict(sorted(stats.schema_versions.items())),
         "schema_majors": sorted(stats.majors),

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ..formats import TEST_OUTCOMES
 from ._stats import ranked
 from ._text import markdown_code, markdown_text
 
@@ -86,6 +87,12 @@ def _configs(worktree: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
+def _environments(worktree: Mapping[str, Any]) -> dict[str, int]:
+    return {
+        f"{_text(e['host'])} · {_text(e['python'])}": e["count"] for e in worktree["environments"]
+    }
+
+
 def _versions(worktree: Mapping[str, Any]) -> dict[str, int]:
     counts = {f"package {_text(v)}": n for v, n in worktree["package_versions"].items()}
     counts.update({f"schema {_text(v)}": n for v, n in worktree["schema_versions"].items()})
@@ -106,6 +113,9 @@ def _overview(worktrees: Sequence[Mapping[str, Any]]) -> list[str]:
             rows.append([label, *(w["not_analysed"][reason] for w in worktrees)])
     rows.append(["runs", *(len(w["runs"]) for w in worktrees)])
     rows.append(["tests (distinct)", *(w["tests"] for w in worktrees)])
+    # Outcomes of test_result records (schema 1.2), in pytest's order.
+    seen = [o for o in TEST_OUTCOMES if any(w["outcomes"].get(o) for w in worktrees)]
+    rows += [[f"tests {o}", *(w["outcomes"].get(o, 0) for w in worktrees)] for o in seen]
     return _table(header, rows, numeric=True)
 
 
@@ -214,6 +224,9 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             *_timing_rows(document),
             "",
         ]
+        if any(w["environments"] for w in worktrees):
+            out += ["## Environments", ""]
+            out += [*_side_by_side("host · Python", worktrees, _environments), ""]
         out += [
             "## Versions seen",
             "",

@@ -14,7 +14,7 @@ from typing import Any, Final, NoReturn, TypeAlias, TypeVar
 import attrs
 
 from .._jsonsafe import json_kind
-from ..formats import MAX_COUNT, RESOURCE_STATES
+from ..formats import MAX_COUNT, RESOURCE_STATES, TEST_OUTCOMES
 
 K = TypeVar("K", bound=Hashable)
 
@@ -176,6 +176,10 @@ class WorktreeStats:
     schema_versions: Counter[str] = attrs.Factory(Counter)
     majors: Counter[int] = attrs.Factory(Counter)
     timings: dict[str, TimingTotals] = attrs.Factory(dict)
+    #: test_result records by outcome (schema 1.2).
+    outcomes: Counter[str] = attrs.Factory(Counter)
+    #: environment records by (host, Python implementation and version) (schema 1.2).
+    environments: Counter[tuple[str, str]] = attrs.Factory(Counter)
 
     @property
     def branch(self) -> str | None:
@@ -265,6 +269,27 @@ class WorktreeStats:
         else:
             known.add(count, total, low, high, p95, p99)
 
+    def _test_result(self, record: Mapping[str, Any], totals: dict[str, float]) -> None:
+        node, outcome = record.get("node_id"), record.get("outcome")
+        if not isinstance(node, str):
+            refuse_strs(record, "node_id")
+        if not isinstance(outcome, str) or outcome not in TEST_OUTCOMES:
+            raise Malformed(f"outcome: expected one of {', '.join(TEST_OUTCOMES)}, got {outcome!r}")
+        self.outcomes[outcome] += 1
+
+    def _environment(self, record: Mapping[str, Any], totals: dict[str, float]) -> None:
+        get = record.get
+        host, implementation, version = (
+            get("host"),
+            get("python_implementation"),
+            get("python_version"),
+        )
+        if not (
+            isinstance(host, str) and isinstance(implementation, str) and isinstance(version, str)
+        ):
+            refuse_strs(record, "host", "python_implementation", "python_version")
+        self.environments[host, f"{implementation} {version}"] += 1
+
 
 #: Counts one record into a worktree's stats: ``analyse(record, totals)``.
 Analyser: TypeAlias = Callable[[Mapping[str, Any], dict[str, float]], None]
@@ -274,6 +299,8 @@ _ANALYSERS: Final = {
     "resource": "_resource",
     "config_change": "_config_change",
     "timing_stats": "_timing_stats",
+    "test_result": "_test_result",
+    "environment": "_environment",
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from itest_shared.formats import ResourceRecord
+from itest_shared.formats import SCHEMA_VERSION, ResourceRecord
 from itest_shared.store import TORN_LAST_LINE, Problem, RecordStore, validate_file
 from tests.cli.support import HANG, good_lines, run
 from tests.helpers import run_captured
@@ -216,7 +216,7 @@ def test_a_record_type_of_a_newer_minor_is_said_not_failed(
     assert "unsupported schema_version '2.0'" in lines[2]
     assert lines[3] == (
         f"{path}:2: note: record type 'coverage' of schema 1.5 is newer than this release"
-        " (schema 1.1): not checked"
+        f" (schema {SCHEMA_VERSION}): not checked"
     )
     assert err.strip() == (
         "1 files, 5 lines checked: 3 bad, 1 records of newer record types not checked"

@@ -1,4 +1,4 @@
-"""Golden files of schema 1.0 and 1.1: they load forever and this release writes their shape."""
+"""Golden files of schema 1.0, 1.1 and 1.2: they load forever; this release writes their shape."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from itest_shared import ErrorContext, ResourceRecord, load_record
+from itest_shared.formats import TEST_OUTCOMES, TEST_PHASES
 from tests.formats.support import GOOD_WORKTREE
 from tests.records import (
     CONTEXT,
@@ -18,6 +19,7 @@ from tests.records import (
     chained_error,
     make_error_context,
     make_event,
+    make_golden,
     make_resource,
     make_stats,
 )
@@ -38,7 +40,42 @@ def test_there_is_a_golden_file_per_record_type_for_schema_1_0() -> None:
 def test_there_is_a_golden_file_per_record_type_for_schema_1_1() -> None:
     names = {path.stem for path in GOLDEN.joinpath("1.1").glob("*.jsonl")}
     assert names == {"error_context", "config_change", "resource", "timing_stats"}
-    assert {path.parent.name for path in golden_files()} == {"1.0", "1.1"}
+    assert {path.parent.name for path in golden_files()} == {"1.0", "1.1", "1.2"}
+
+
+def test_there_is_a_golden_file_per_record_type_schema_1_2_added() -> None:
+    names = {path.stem for path in GOLDEN.joinpath("1.2").glob("*.jsonl")}
+    assert names == {"test_result", "environment"}
+
+
+def test_this_release_still_writes_the_1_2_golden_files_byte_for_byte() -> None:
+    committed = {
+        path.stem: path.read_text(encoding="utf-8").splitlines()
+        for path in GOLDEN.joinpath("1.2").glob("*.jsonl")
+    }
+    producer = json.loads(committed["test_result"][0])["producer"]
+    assert make_golden().schema_1_2(producer) == committed
+
+
+def test_the_1_2_golden_files_hold_the_cases_they_are_for() -> None:
+    results = [
+        json.loads(line)
+        for line in GOLDEN.joinpath("1.2", "test_result.jsonl").read_text().splitlines()
+    ]
+    assert {data["outcome"] for data in results} == set(TEST_OUTCOMES)
+    assert {data["failed_phase"] for data in results} == {None, *TEST_PHASES}
+    assert any(data["rerun"] > 0 for data in results)
+    assert any(data["failure"] and data["failure"]["longrepr"] for data in results)
+    assert any(
+        data["failure"] and "characters cut" in data["failure"]["message"] for data in results
+    )
+    environments = [
+        json.loads(line)
+        for line in GOLDEN.joinpath("1.2", "environment.jsonl").read_text().splitlines()
+    ]
+    assert {data["dirty"] for data in environments} == {True, False, None}
+    outside = [data for data in environments if data["worktree"] is None]
+    assert outside and outside[0]["cpu_count"] is None and outside[0]["tree_hash"] is None
 
 
 @pytest.mark.parametrize("path", golden_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -98,13 +135,16 @@ def golden_error_info() -> dict[str, Any]:
 # --- the 1.1 golden files -------------------------------------------------------------------
 
 
+TYPES_OF_1_1 = ("error_context", "config_change", "resource", "timing_stats")
+
+
 def golden_1_1(name: str) -> list[dict[str, Any]]:
     lines = GOLDEN.joinpath("1.1", f"{name}.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
 
 
 def test_golden_1_1_files_hold_the_cases_they_are_for() -> None:
-    everything = [data for name in DOCUMENTED_FIELDS_BY_TYPE for data in golden_1_1(name)]
+    everything = [data for name in TYPES_OF_1_1 for data in golden_1_1(name)]
     contexts = [data.get("context") for data in everything]
     assert None in contexts  # records without a context
     assert any(c and c["worktree"] and c["worktree"]["branch"] is None for c in contexts)
@@ -125,7 +165,7 @@ def test_this_release_writes_the_shape_of_the_1_1_golden_files() -> None:
         "resource": make_resource(),
         "timing_stats": make_stats(),
     }
-    assert set(now) == set(DOCUMENTED_FIELDS_BY_TYPE)
+    assert set(now) == set(TYPES_OF_1_1) < set(DOCUMENTED_FIELDS_BY_TYPE)
     for name, record in now.items():
         goldens = golden_1_1(name)
         with_context = next(g for g in goldens if g.get("context", {}).get("worktree"))

@@ -35,7 +35,7 @@ def test_to_dict_is_the_documented_shape_plus_envelope(record: Any) -> None:
     # "context" (schema 1.1) is written only for a record that has one.
     context = {"context"} if record.context is not None else set()
     assert set(data) == ENVELOPE | context | set(DOCUMENTED_FIELDS[type(record)])
-    assert data["schema_version"] == itest_shared.SCHEMA_VERSION == "1.1"
+    assert data["schema_version"] == itest_shared.SCHEMA_VERSION == "1.2"
     assert data["record_id"] == record.record_id
     assert is_finite_json(data)
     line = record.to_json()

@@ -208,7 +208,10 @@ def test_envelope_and_field_problems_come_in_one_error() -> None:
 def test_an_unknown_record_type_is_named_with_the_envelope_problems() -> None:
     data = {**valid(), "record_type": "coverage", "producer": [], "lines": "x"}
     found = problems(data)
-    assert found[0].startswith("record_type: expected one of config_change, error_context,")
+    assert found[0].startswith(
+        "record_type: expected one of config_change, environment, error_context, resource,"
+        " test_result, timing_stats, got"
+    )
     assert found[0].endswith("got 'coverage' (so the record's fields were not checked)")
     assert found[1:] == ["producer: expected an object, got an array"]
 

@@ -27,7 +27,7 @@ def golden_lines(version: str) -> list[str]:
 
 
 def test_a_record_made_here_is_of_the_schema_this_release_writes() -> None:
-    assert make_resource().schema_version == SCHEMA_VERSION == "1.1"
+    assert make_resource().schema_version == SCHEMA_VERSION == "1.2"
 
 
 @pytest.mark.parametrize("version", ["1.0", "1.1"])

@@ -19,7 +19,15 @@ from itest_shared.report import ReportError, build_report, render_json, render_m
 from itest_shared.report._text import markdown_code, markdown_text
 from itest_shared.store import RecordStore
 from tests.report.support import RENDERER, acting_characters, assert_inert, render_html
-from tests.stores import config, error, record, resource, timing
+from tests.stores import (
+    config,
+    environment_record,
+    error,
+    record,
+    resource,
+    result_record,
+    timing,
+)
 
 PAYLOADS = [
     "\x1b]0;pwned\x07",  # OSC: sets the terminal title
@@ -48,6 +56,8 @@ def hostile_store(directory: Path) -> None:
             writer.write(resource(p, p, "leaked", **where))
             writer.write(config(p, **where))
             writer.write(timing(p, 1, 1.0, 1.0, 1.0, 1.0, 1.0, **where))
+            writer.write(result_record(p, "passed", **where))  # (schema 1.2)
+            writer.write(environment_record(p, p, **where) | {"python_implementation": p})
             writer.write(record(p, **where))  # an unknown record type, counted by name
             writer.write(record(p, version="2.0", **where))  # a later major: a warning
             writer.write(config(p, version=p))  # malformed: the version is in the reason
