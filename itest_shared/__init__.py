@@ -240,6 +240,7 @@ _SUBMODULES = frozenset(
         "resources",
         "samples",
         "schema",
+        "stats",
         "store",
         "tracking",
     }

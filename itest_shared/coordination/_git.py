@@ -146,7 +146,10 @@ def tree_state(
     with tempfile.TemporaryDirectory(prefix="itest-shared-index-") as scratch:
         copy = Path(scratch, "index")
         if Path(root, index).is_file():
-            shutil.copyfile(Path(root, index), copy)  # its stat data spares rehashing files
+            # Its stat data spares rehashing unchanged files. copy2 keeps its mtime,
+            # by which git tells the entries it must not trust (racy git): a file
+            # rewritten at the same size within the second the index was written.
+            shutil.copy2(Path(root, index), copy)
         env = {**os.environ, "GIT_INDEX_FILE": str(copy)}
         if _git(Path(top), "add", "--all", env=env) is None:
             return None, None
