@@ -185,7 +185,10 @@ def environment_record(host: str, python: str = "3.11.7", **kw: Any) -> dict[str
         "worker": None,
         "timestamp": 1.0,
     }
-    settings = {"test": None, "version": "1.2", "package": "2.2.0"} | kw
+    place = ("worktree", "branch", "test", "version", "package")
+    settings = {"test": None, "version": "1.2", "package": "2.2.0"}
+    settings |= {key: value for key, value in kw.items() if key in place}
+    fields |= {key: value for key, value in kw.items() if key not in place}
     data = record("environment", **settings) | fields
     # The record's own worktree field: the context's worktree, as the plugin writes it.
     context = data.get("context")

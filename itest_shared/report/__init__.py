@@ -58,7 +58,8 @@ from typing import Any
 
 from ..store import RecordStore, check_run_id
 from ._aggregate import ReportAggregator
-from ._render import render_json, render_markdown
+from ._compare import build_comparison
+from ._render import render_comparison_markdown, render_json, render_markdown
 from ._stats import NO_WORKTREE, AnalysisCheck, ReportError
 
 __all__ = [
@@ -66,7 +67,9 @@ __all__ = [
     "AnalysisCheck",
     "ReportAggregator",
     "ReportError",
+    "build_comparison",
     "build_report",
+    "render_comparison_markdown",
     "render_json",
     "render_markdown",
 ]

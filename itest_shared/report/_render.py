@@ -245,3 +245,126 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             out.append(f"- {_code(where, in_table=False)}: {_text(problem['reason'])}")
         out.append("")
     return "\n".join(out)
+
+
+# --- the comparison (itest-shared compare) --------------------------------------
+
+
+def _ratio(row: Mapping[str, Any]) -> str:
+    low, high = row["ratio_low"], row["ratio_high"]
+    interval = "unbounded" if low <= 0 or high == float("inf") else f"{low:.2f}-{high:.2f}"
+    return f"{row['ratio']:.2f}x ({interval})"
+
+
+def _runs(side: Mapping[str, Any]) -> str:
+    worktrees = ", ".join(_text(w["branch"] or w["path"]) for w in side["worktrees"]) or "—"
+    return f"{_code(side['spec'], in_table=False)}: {len(side['runs'])} run(s) of {worktrees}"
+
+
+def render_comparison_markdown(document: Mapping[str, Any]) -> str:
+    """Return a comparison document as markdown: the verdict first, then each kind of change.
+
+    Every string from a record is inert in it, as in :func:`render_markdown`.
+    """
+    regressions = document["regressions"]
+    out = ["# itest-shared compare", ""]
+    if document["verdict"] == "regressed":
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in regressions.items() if n)
+        out.append(f"**Verdict: regressed** ({counts}).")
+    else:
+        out.append("**Verdict: no regression.**")
+    out += [
+        "",
+        f"- baseline {_runs(document['baseline'])}",
+        f"- candidate {_runs(document['candidate'])}",
+        f"- alpha {document['alpha']} after Holm's correction; changes under"
+        f" {document['min_effect']:.2f}x are not called changes",
+        "",
+    ]
+    outcomes = document["outcomes"]
+    sections = (
+        ("Newly failing", outcomes["newly_failing"]),
+        ("Newly passing", outcomes["newly_passing"]),
+    )
+    for title, items in sections:
+        out += [f"## {title}", ""]
+        rows = [
+            [_code(i["test"]), _text(", ".join(i["baseline"])), _text(", ".join(i["candidate"]))]
+            for i in items
+        ]
+        out += [*(_table(["test", "baseline", "candidate"], rows, False) if rows else ["_none_"])]
+        out.append("")
+    out += ["## Flaky (outcome changed on the same files)", ""]
+    rows = [
+        [
+            _code(item["test"]),
+            item["flips"],
+            "yes" if item["new"] else "no",
+            _text(", ".join(item["candidate_outcomes"])),
+        ]
+        for item in outcomes["flaky"]
+    ]
+    header = ["test", "flips", "new on the candidate", "candidate outcomes"]
+    out += [*(_table(header, rows, False) if rows else ["_none_"]), ""]
+    for title, key in (("New tests", "new_tests"), ("Removed tests", "removed_tests")):
+        found = outcomes[key]
+        out.append(f"{title}: {len(found)}" + (": " if found else "."))
+        out += [f"- {_code(test, in_table=False)}" for test in found[:20]]
+        if len(found) > 20:
+            out.append(f"- and {len(found) - 20} more")
+        out.append("")
+    out += ["## Timings", ""]
+    environment = document["environment"]
+    if environment["mismatch"]:
+        base = document["baseline"]["environments"]
+        cand = document["candidate"]["environments"]
+        described = [
+            f"{side}: " + "; ".join(f"{_text(e['host'])} {_text(e['python'])}" for e in envs)
+            for side, envs in (("baseline", base), ("candidate", cand))
+        ]
+        allowed = environment["allowed"]
+        out += [
+            "> **WARNING:** the two sides ran on different machines or Pythons ("
+            + "; ".join(described)
+            + (
+                "); timings compared anyway (--allow-env-mismatch)."
+                if allowed
+                else "); no timing is called a regression (--allow-env-mismatch to do so)."
+            ),
+            "",
+        ]
+    elif not environment["known"]:
+        out += ["> Environment records are missing on one side: machines not compared.", ""]
+    rows = [
+        [
+            _text(row["kind"]),
+            _code(row["name"]),
+            _text(row["verdict"]),
+            _ratio(row),
+            f"{row['p_adjusted']:.3g}",
+            f"{row['n_baseline']} / {row['n_candidate']}",
+            _seconds(row["median_baseline"]),
+            _seconds(row["median_candidate"]),
+        ]
+        for row in document["timings"]
+    ]
+    header = ["", "name", "verdict", "ratio (CI)", "p (Holm)", "samples", "median before", "after"]
+    out += [*(_table(header, rows, False) if rows else ["_nothing timed on both sides_"]), ""]
+    errors = document["errors"]
+    out += ["## Errors new on the candidate", ""]
+    rows = [
+        [f"{_text(e['source'])} -> {_text(e['target'])}", e["count"]]
+        for e in errors["new_boundaries"]
+    ]
+    out += [*(_table(["module boundary", "count"], rows, True) if rows else ["_none_"]), ""]
+    rows = [[_text(e["error_type"]), e["count"]] for e in errors["new_error_types"]]
+    out += [*(_table(["error type", "count"], rows, True) if rows else ["_none_"]), ""]
+    for title, key in (("Leaks new on the candidate", "new"), ("Leaks gone", "gone")):
+        rows = [
+            [f"{_text(leak['owner_module'])} ({_text(leak['resource_type'])})", leak["count"]]
+            for leak in document["leaks"][key]
+        ]
+        out += [f"## {title}", ""]
+        out += [*(_table(["owner module (type)", "count"], rows, True) if rows else ["_none_"])]
+        out.append("")
+    return "\n".join(out)

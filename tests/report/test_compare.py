@@ -1,0 +1,237 @@
+"""build_comparison: which tests broke, flipped or slowed down, from the stores' records."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itest_shared.report import ReportError, build_comparison, render_comparison_markdown
+from itest_shared.store import RecordStore
+from tests.report.support import assert_inert
+from tests.stores import FEATURE, MAIN, environment_record, record, resource, result_record
+
+BASE = {"worktree": MAIN, "branch": "main"}
+CAND = {"worktree": FEATURE, "branch": "feature-b"}
+
+
+def timing_record(operation: str, median: float, **where: Any) -> dict[str, Any]:
+    return record(
+        "timing_stats",
+        operation=operation,
+        count=5,
+        total=median * 5,
+        average=median,
+        min=median,
+        max=median,
+        median=median,
+        p95=median,
+        p99=median,
+        stdev=0.0,
+        timestamp=1.0,
+        **where,
+    )
+
+
+def write_run(store: Path, run: str, records: list[dict[str, Any]]) -> None:
+    with RecordStore(store).writer(run) as writer:
+        for data in records:
+            writer.write(data)
+
+
+def scenario(store: Path, *, candidate_host: str = "ci-1", seed: int = 1) -> None:
+    """4 baseline runs of main, then 4 candidate runs of feature-b; see the test below."""
+    rng = random.Random(seed)
+
+    def timings(where: dict[str, str], slow: float) -> list[dict[str, Any]]:
+        return [timing_record("parse", 0.010 * slow * rng.lognormvariate(0, 0.1), **where)
+                for _ in range(8)] + [
+            timing_record("load", 0.020 * rng.lognormvariate(0, 0.1), **where) for _ in range(8)
+        ]  # fmt: skip
+
+    for index in range(4):
+        env = environment_record("ci-1", tree_hash="a" * 40, **BASE)
+        write_run(
+            store,
+            f"20261201T00000{index}Z-base{index}",
+            [
+                env,
+                result_record("t.py::test_a", "passed", **BASE),
+                result_record("t.py::test_b", "passed", **BASE),
+                result_record("t.py::test_c", "passed", **BASE),
+                result_record("t.py::test_d", "failed", **BASE),
+                result_record("t.py::test_gone", "passed", **BASE),
+                *timings(BASE, 1.0),
+            ],
+        )
+    for index in range(4):
+        env = environment_record(candidate_host, tree_hash="b" * 40, **CAND)
+        write_run(
+            store,
+            f"20261202T00000{index}Z-cand{index}",
+            [
+                env,
+                result_record("t.py::test_a", "passed", **CAND),
+                result_record("t.py::test_b", "failed", **CAND),
+                result_record("t.py::test_c", "failed" if index % 2 else "passed", **CAND),
+                result_record("t.py::test_d", "passed", **CAND),
+                result_record("t.py::test_new", "passed", **CAND),
+                resource("pool.worker", "process", "leaked", **CAND),
+                record(
+                    "error_context",
+                    source_module="chunker.parser",
+                    target_module="cli.main",
+                    operation="parse",
+                    original_error=None,
+                    error_type="TimeoutError",
+                    error_message="slow",
+                    timestamp=1.0,
+                    context_data={"traceback": [], "call_stack": []},
+                    **CAND,
+                ),
+                *timings(CAND, 1.5),
+            ],
+        )
+
+
+def test_it_names_exactly_what_changed(tmp_path: Path) -> None:
+    scenario(tmp_path)
+    document = build_comparison([tmp_path], "main", "feature-b")
+    assert document["verdict"] == "regressed"
+    assert document["regressions"] == {
+        "newly_failing": 1,
+        "newly_flaky": 1,
+        "slower": 1,
+        "new_leaks": 1,
+    }
+    outcomes = document["outcomes"]
+    assert [c["test"] for c in outcomes["newly_failing"]] == ["t.py::test_b"]
+    assert [c["test"] for c in outcomes["newly_passing"]] == ["t.py::test_d"]
+    assert outcomes["new_tests"] == ["t.py::test_new"]
+    assert outcomes["removed_tests"] == ["t.py::test_gone"]
+    (flaky,) = outcomes["flaky"]
+    assert flaky["test"] == "t.py::test_c" and flaky["new"] and flaky["flips"] == 3
+    assert flaky["candidate_outcomes"] == ["passed", "failed", "passed", "failed"]
+    verdicts = {row["name"]: row for row in document["timings"]}
+    assert {name: row["verdict"] for name, row in verdicts.items()} == {
+        "parse": "slower",
+        "load": "unchanged",
+        "t.py::test_a": "unchanged",  # the same 10 ms each time
+        "t.py::test_c": "not enough data",  # passed twice on the candidate: 4 against 2
+    }
+    assert document["timings"][0]["name"] == "parse"  # the changes first
+    assert verdicts["parse"]["kind"] == "operation" and verdicts["t.py::test_a"]["kind"] == "test"
+    assert 1.3 < verdicts["parse"]["ratio"] < 1.7
+    assert verdicts["load"]["verdict"] == "unchanged"
+    assert document["leaks"]["new"] == [
+        {"owner_module": "pool.worker", "resource_type": "process", "count": 4}
+    ]
+    assert document["errors"]["new_boundaries"] == [
+        {"source": "chunker.parser", "target": "cli.main", "count": 4}
+    ]
+    assert document["environment"] == {"mismatch": False, "known": True, "allowed": False}
+    assert document["baseline"]["runs"] == [f"20261201T00000{i}Z-base{i}" for i in range(4)]
+
+
+def test_nothing_is_called_a_change_between_two_runs_of_the_same_code(tmp_path: Path) -> None:
+    for seed in range(5):
+        store = tmp_path / str(seed)
+        scenario(store, seed=seed)
+        # main against itself: one of its runs against another.
+        document = build_comparison([store], "20261201T000000Z-base0", "20261201T000003Z-base3")
+        assert document["verdict"] == "no regression", seed
+
+
+def test_different_machines_call_no_timing_a_regression_unless_allowed(tmp_path: Path) -> None:
+    scenario(tmp_path, candidate_host="laptop")
+    document = build_comparison([tmp_path], "main", "feature-b")
+    assert document["environment"]["mismatch"] is True
+    assert document["regressions"]["slower"] == 0
+    assert {row["name"]: row["verdict"] for row in document["timings"]}["parse"] == "slower"
+    text = render_comparison_markdown(document)
+    assert "no timing is called a regression" in text
+    allowed = build_comparison([tmp_path], "main", "feature-b", allow_env_mismatch=True)
+    assert allowed["regressions"]["slower"] == 1
+
+
+def test_sides_by_path_run_id_and_last(tmp_path: Path) -> None:
+    scenario(tmp_path)
+    by_path = build_comparison([tmp_path], MAIN, FEATURE)
+    assert (
+        by_path["regressions"] == build_comparison([tmp_path], "main", "feature-b")["regressions"]
+    )
+    last = build_comparison([tmp_path], "main", "feature-b", last=2)
+    assert last["candidate"]["runs"] == ["20261202T000002Z-cand2", "20261202T000003Z-cand3"]
+    one = build_comparison([tmp_path], "20261201T000000Z-base0", "20261202T000000Z-cand0")
+    assert one["baseline"]["runs"] == ["20261201T000000Z-base0"]
+    assert {row["verdict"] for row in one["timings"]} <= {"slower", "unchanged", "not enough data"}
+
+
+def test_bad_sides_are_refused_naming_what_exists(tmp_path: Path) -> None:
+    scenario(tmp_path)
+    with pytest.raises(ReportError, match=r"baseline 'nope' names no run and no worktree.*main"):
+        build_comparison([tmp_path], "nope", "feature-b")
+    with pytest.raises(ReportError, match="share runs"):
+        build_comparison([tmp_path], "main", "20261201T000001Z-base1")
+    with pytest.raises(ReportError, match="last must be an int >= 1"):
+        build_comparison([tmp_path], "main", "feature-b", last=0)
+    with pytest.raises(ReportError, match="no record store"):
+        build_comparison([tmp_path / "missing"], "main", "feature-b")
+
+
+def test_several_stores_are_read_as_one(tmp_path: Path) -> None:
+    scenario(tmp_path / "all")
+    # The same runs split over two stores, as CI machines would upload them.
+    for directory in (tmp_path / "all" / "records").iterdir():
+        target = tmp_path / ("one" if "base" in directory.name else "two") / "records"
+        target.mkdir(parents=True, exist_ok=True)
+        directory.rename(target / directory.name)
+    split = build_comparison([tmp_path / "one", tmp_path / "two"], "main", "feature-b")
+    assert split["regressions"] == {
+        "newly_failing": 1,
+        "newly_flaky": 1,
+        "slower": 1,
+        "new_leaks": 1,
+    }
+
+
+def test_a_test_flipping_on_the_same_files_across_sides_is_flaky(tmp_path: Path) -> None:
+    for index, outcome in enumerate(["passed", "failed", "passed"]):
+        where = BASE if index < 2 else CAND
+        run = f"2026120{index + 1}T000000Z-r{index}"
+        env = environment_record("ci-1", tree_hash="c" * 40, **where)
+        write_run(tmp_path, run, [env, result_record("t.py::test_x", outcome, **where)])
+    document = build_comparison([tmp_path], "main", "feature-b")
+    (flaky,) = document["outcomes"]["flaky"]
+    assert flaky["test"] == "t.py::test_x" and flaky["baseline_flips"] == 1
+    assert not flaky["new"]  # it flipped on the baseline already
+    assert document["outcomes"]["newly_failing"] == []
+
+
+def test_too_few_samples_say_not_enough_data(tmp_path: Path) -> None:
+    for side, where in (("a", BASE), ("b", CAND)):
+        records = [timing_record("parse", 0.01 * (2 if side == "b" else 1), **where)] * 2
+        write_run(tmp_path, f"20261201T00000{int(side == 'b')}Z-{side}", records)
+    document = build_comparison([tmp_path], "main", "feature-b")
+    (row,) = document["timings"]
+    assert row["verdict"] == "not enough data" and document["verdict"] == "no regression"
+
+
+def test_hostile_names_are_inert_in_the_markdown(tmp_path: Path) -> None:
+    payload = "<img src=x onerror=alert(1)>\x1b]0;pwned\x07|`*_"
+    for side, where in (("a", BASE), ("b", {"worktree": FEATURE, "branch": payload})):
+        records = [
+            result_record(payload, "passed" if side == "a" else "failed", **where),
+            resource(payload, payload, "leaked", **where)
+            if side == "b"
+            else result_record("t::x", "passed", **where),
+            environment_record(payload, payload, **where),
+        ]
+        write_run(tmp_path, f"2026120{1 if side == 'a' else 2}T000000Z-{side}", records)
+    document = build_comparison([tmp_path], "main", FEATURE)
+    text = render_comparison_markdown(document)
+    assert_inert(text)
+    assert "\x1b" not in text and "\x07" not in text
+    assert document["outcomes"]["newly_failing"][0]["test"] == payload
