@@ -6,6 +6,7 @@ record classes would refuse: unknown types, later majors, malformed fields.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,93 @@ def environment_record(host: str, python: str = "3.11.7", **kw: Any) -> dict[str
     context = data.get("context")
     data["worktree"] = context["worktree"] if context else None
     return data
+
+
+# --- two sides to compare (itest-shared compare) ------------------------------------
+
+BASE = {"worktree": MAIN, "branch": "main"}
+CAND = {"worktree": FEATURE, "branch": "feature-b"}
+
+
+def timing_record(operation: str, median: float, **where: Any) -> dict[str, Any]:
+    return record(
+        "timing_stats",
+        operation=operation,
+        count=5,
+        total=median * 5,
+        average=median,
+        min=median,
+        max=median,
+        median=median,
+        p95=median,
+        p99=median,
+        stdev=0.0,
+        timestamp=1.0,
+        **where,
+    )
+
+
+def write_run(store: Path, run: str, records: list[dict[str, Any]]) -> None:
+    with RecordStore(store).writer(run) as writer:
+        for data in records:
+            writer.write(data)
+
+
+def comparison_scenario(store: Path, *, candidate_host: str = "ci-1", seed: int = 1) -> None:
+    """4 baseline runs of main, then 4 candidate runs of feature-b (tests/report/test_compare.py).
+
+    The candidate: test_b now fails, test_c fails every other run (flaky),
+    test_d is fixed, test_new is new and test_gone gone; operation parse is
+    1.5x slower, load unchanged; a leak and an error boundary are new.
+    """
+    rng = random.Random(seed)
+
+    def timings(where: dict[str, str], slow: float) -> list[dict[str, Any]]:
+        return [timing_record("parse", 0.010 * slow * rng.lognormvariate(0, 0.1), **where)
+                for _ in range(8)] + [
+            timing_record("load", 0.020 * rng.lognormvariate(0, 0.1), **where) for _ in range(8)
+        ]  # fmt: skip
+
+    for index in range(4):
+        env = environment_record("ci-1", tree_hash="a" * 40, **BASE)
+        write_run(
+            store,
+            f"20261201T00000{index}Z-base{index}",
+            [
+                env,
+                result_record("t.py::test_a", "passed", **BASE),
+                result_record("t.py::test_b", "passed", **BASE),
+                result_record("t.py::test_c", "passed", **BASE),
+                result_record("t.py::test_d", "failed", **BASE),
+                result_record("t.py::test_gone", "passed", **BASE),
+                *timings(BASE, 1.0),
+            ],
+        )
+    for index in range(4):
+        env = environment_record(candidate_host, tree_hash="b" * 40, **CAND)
+        write_run(
+            store,
+            f"20261202T00000{index}Z-cand{index}",
+            [
+                env,
+                result_record("t.py::test_a", "passed", **CAND),
+                result_record("t.py::test_b", "failed", **CAND),
+                result_record("t.py::test_c", "failed" if index % 2 else "passed", **CAND),
+                result_record("t.py::test_d", "passed", **CAND),
+                result_record("t.py::test_new", "passed", **CAND),
+                resource("pool.worker", "process", "leaked", **CAND),
+                record(
+                    "error_context",
+                    source_module="chunker.parser",
+                    target_module="cli.main",
+                    operation="parse",
+                    original_error=None,
+                    error_type="TimeoutError",
+                    error_message="slow",
+                    timestamp=1.0,
+                    context_data={"traceback": [], "call_stack": []},
+                    **CAND,
+                ),
+                *timings(CAND, 1.5),
+            ],
+        )

@@ -275,8 +275,9 @@ def _timings(
                 "name": name,
                 "verdict": result.verdict,
                 "ratio": result.ratio,
-                "ratio_low": result.ratio_low,
-                "ratio_high": result.ratio_high,
+                # JSON has no infinity: an interval too wide to bound ends in null.
+                "ratio_low": result.ratio_low if result.ratio_low > 0 else None,
+                "ratio_high": result.ratio_high if math.isfinite(result.ratio_high) else None,
                 "p_value": result.p_value,
                 "p_adjusted": result.p_adjusted,
                 "n_baseline": result.n_baseline,

@@ -252,7 +252,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
 
 def _ratio(row: Mapping[str, Any]) -> str:
     low, high = row["ratio_low"], row["ratio_high"]
-    interval = "unbounded" if low <= 0 or high == float("inf") else f"{low:.2f}-{high:.2f}"
+    interval = "unbounded" if low is None or high is None else f"{low:.2f}-{high:.2f}"
     return f"{row['ratio']:.2f}x ({interval})"
 
 
@@ -269,7 +269,7 @@ def render_comparison_markdown(document: Mapping[str, Any]) -> str:
     regressions = document["regressions"]
     out = ["# itest-shared compare", ""]
     if document["verdict"] == "regressed":
-        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in regressions.items() if n)
+        counts = ", ".join(f"{k.replace('_', ' ')}: {n}" for k, n in regressions.items() if n)
         out.append(f"**Verdict: regressed** ({counts}).")
     else:
         out.append("**Verdict: no regression.**")
@@ -308,7 +308,7 @@ def render_comparison_markdown(document: Mapping[str, Any]) -> str:
     out += [*(_table(header, rows, False) if rows else ["_none_"]), ""]
     for title, key in (("New tests", "new_tests"), ("Removed tests", "removed_tests")):
         found = outcomes[key]
-        out.append(f"{title}: {len(found)}" + (": " if found else "."))
+        out.append(f"{title} ({len(found)})" + (":" if found else "."))
         out += [f"- {_code(test, in_table=False)}" for test in found[:20]]
         if len(found) > 20:
             out.append(f"- and {len(found) - 20} more")

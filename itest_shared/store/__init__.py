@@ -22,12 +22,14 @@ import re
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from .. import _checks
 from .._jsonsafe import NotStrictJSON, loads_strict
 from ..formats import RECORD_TYPES, Record, RecordContext
+from ._prune import PrunedRun, PruneResult, hold_run, prune_runs
 from ._read import (
     MAX_LINE_BYTES,
     TORN_LAST_LINE,
@@ -42,9 +44,12 @@ __all__ = [
     "TORN_LAST_LINE",
     "Location",
     "Problem",
+    "PruneResult",
+    "PrunedRun",
     "ReadReport",
     "RecordStore",
     "RecordWriter",
+    "stamped_lines",
     "validate_file",
 ]
 
@@ -133,6 +138,35 @@ def _too_long(line: bytes) -> str:
     return f"record is {len(line)} bytes as JSON; the store takes at most {MAX_LINE_BYTES}"
 
 
+def stamped_lines(records: Iterable[Record], context: RecordContext) -> list[bytes]:
+    """Return the lines ``RecordWriter.write_many(records, context=context)`` would write.
+
+    Each is ``record.with_context(context)`` as one JSON line ending in a
+    newline, made without copying the record. A record that is not a Record
+    raises TypeError, and a line over the store's limit ValueError, naming its
+    index. An xdist worker stamps its records with this and hands the lines to
+    the controller, which writes them (``Recorder.take_lines``).
+
+    .. versionadded:: 2.2
+    """
+    if not isinstance(context, RecordContext):
+        raise TypeError(f"context must be a RecordContext or None, got {context!r}")
+    chunks = []
+    for index, record in enumerate(records):
+        if type(record) not in _RECORD_CLASSES and not isinstance(record, Record):
+            raise TypeError(
+                f"records[{index}] must be a Record (ErrorContext, ConfigChangeEvent,"
+                f" ResourceRecord, TimingStatsRecord) to take a context,"
+                f" got {type(record).__name__}"
+            )
+        chunks.append(record._json_line(context))
+    if sum(map(len, chunks)) > MAX_LINE_BYTES:  # then one line may be too long: find it
+        for index, line in enumerate(chunks):
+            if len(line) > MAX_LINE_BYTES:
+                raise ValueError(f"records[{index}]: {_too_long(line)}")
+    return chunks
+
+
 class RecordWriter:
     """Appends records to this process's own file of a run; safe to share between threads."""
 
@@ -147,6 +181,9 @@ class RecordWriter:
     def _start_file(self) -> None:
         # Not opened until the first write: a writer that writes nothing leaves no file.
         self._fd: int | None = None
+        # The run directory, held open with a shared flock while the file is
+        # open: `prune` removes no run a writer holds (_prune.hold_run).
+        self._run_fd: int | None = None
         self._size = 0  # bytes this writer has put in its file
         self._pid = os.getpid()
         self._path = self._new_path()
@@ -167,11 +204,13 @@ class RecordWriter:
         return self._closed
 
     def _open(self) -> int:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if self._run_fd is None:
+            self._run_fd = hold_run(self.directory)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL
         while True:
             try:
-                return os.open(self._path, flags, 0o644)
+                # In the directory held, not by path: the one prune sees as busy.
+                return os.open(self._path.name, flags, 0o644, dir_fd=self._run_fd)
             except FileExistsError:
                 # 48 random bits make this all but impossible; O_EXCL makes it
                 # harmless: never append to a file another writer owns.
@@ -221,27 +260,10 @@ class RecordWriter:
         return len(chunks)
 
     def _write_stamped(self, records: Iterable[Any], context: RecordContext) -> int:
-        # write_many(context=...): only Records, each encoded by itself (the hot
-        # path of --itest-record: bench_store.py).
-        if not isinstance(context, RecordContext):
-            raise TypeError(f"context must be a RecordContext or None, got {context!r}")
-        chunks = []
-        for index, record in enumerate(records):
-            if type(record) not in _RECORD_CLASSES and not isinstance(record, Record):
-                raise TypeError(
-                    f"records[{index}] must be a Record (ErrorContext, ConfigChangeEvent,"
-                    f" ResourceRecord, TimingStatsRecord) to take a context,"
-                    f" got {type(record).__name__}"
-                )
-            chunks.append(record._json_line(context))
-        if not chunks:
-            return 0
-        data = b"".join(chunks)
-        if len(data) > MAX_LINE_BYTES:  # then one line may be too long: find it
-            for index, line in enumerate(chunks):
-                if len(line) > MAX_LINE_BYTES:
-                    raise ValueError(f"records[{index}]: {_too_long(line)}")
-        self._append(data, len(chunks))
+        # write_many(context=...): the hot path of --itest-record (bench_store.py).
+        chunks = stamped_lines(records, context)
+        if chunks:
+            self._append(b"".join(chunks), len(chunks))
         return len(chunks)
 
     def _append(self, data: bytes, count: int) -> None:
@@ -310,9 +332,9 @@ class RecordWriter:
         # Another thread of the parent may have held the lock at fork time; it
         # does not exist here, so the lock would never be released.
         self._lock = threading.Lock()
-        fd = self._fd
-        if fd is not None:
-            os.close(fd)  # the child's copy only; the parent's descriptor stays open
+        for fd in (self._fd, self._run_fd):
+            if fd is not None:
+                os.close(fd)  # the child's copy only; the parent's descriptor stays open
         self._start_file()
 
     def close(self) -> None:
@@ -320,8 +342,11 @@ class RecordWriter:
         with self._lock:
             self._closed = True
             fd, self._fd = self._fd, None
+            run_fd, self._run_fd = self._run_fd, None
         if fd is not None:
             os.close(fd)
+        if run_fd is not None:
+            os.close(run_fd)  # after the file: the run stays held while it is open
 
     def __enter__(self) -> RecordWriter:
         return self
@@ -330,9 +355,10 @@ class RecordWriter:
         self.close()
 
     def __del__(self) -> None:
-        fd = getattr(self, "_fd", None)
-        if fd is not None:
-            os.close(fd)
+        for name in ("_fd", "_run_fd"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                os.close(fd)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Sent to a worker (spawn, forkserver, xdist), a writer arrives as a new
@@ -425,6 +451,67 @@ class RecordStore:
                 yield report.problems[seen]
                 seen += 1
         yield from report.problems[seen:]
+
+    def prune(
+        self,
+        *,
+        keep_last: int | None = None,
+        older_than: datetime | None = None,
+        dry_run: bool = False,
+        min_idle: timedelta = timedelta(hours=1),
+    ) -> PruneResult:
+        """Remove old runs: all but the newest ``keep_last`` per worktree, or those before a date.
+
+        A run belongs to each worktree its records name (``report``'s grouping:
+        the worktree path; records without one, and runs with no readable
+        record, form the group ``"(no worktree)"``), and is kept if it is among
+        the newest ``keep_last`` runs of any of them. With both rules, a run is
+        removed only if both would remove it. Runs are dated by their id (the UTC
+        start time ``new_run_id`` puts first); a run id that does not start with
+        one is never removed. ``older_than`` must carry a time zone.
+
+        Safe while others write: a run a writer holds open (this release's
+        writers hold their run from their first record until ``close``) is
+        kept, as is any run written to within ``min_idle`` (writers of releases
+        before 2.2 hold nothing), one holding a directory, and, for
+        ``keep_last``, one with a file prune cannot read (its worktree is
+        unknown). A run is removed whole: readers see all of it or none of it,
+        and a prune killed part-way leaves only a hidden tombstone, which the
+        next prune removes. Symlinks are removed, never followed. ``dry_run``
+        removes nothing and says what would be removed.
+
+        .. versionadded:: 2.2
+        """
+        if keep_last is not None:
+            if isinstance(keep_last, bool) or not isinstance(keep_last, int):
+                raise TypeError(f"keep_last must be an int or None, got {type(keep_last).__name__}")
+            if keep_last < 1:
+                raise ValueError(f"keep_last must be >= 1, got {keep_last}")
+        if older_than is not None:
+            if not isinstance(older_than, datetime):
+                raise TypeError(
+                    f"older_than must be a datetime or None, got {type(older_than).__name__}"
+                )
+            if older_than.utcoffset() is None:
+                raise ValueError(
+                    f"older_than must carry a time zone (run ids are UTC), got {older_than!r}"
+                )
+        if keep_last is None and older_than is None:
+            raise ValueError("give keep_last, older_than or both: which runs should go?")
+        if not isinstance(dry_run, bool):
+            raise TypeError(f"dry_run must be a bool, got {type(dry_run).__name__}")
+        if not isinstance(min_idle, timedelta):
+            raise TypeError(f"min_idle must be a timedelta, got {type(min_idle).__name__}")
+        if min_idle < timedelta(0):
+            raise ValueError(f"min_idle must be >= 0, got {min_idle!r}")
+        return prune_runs(
+            self.directory,
+            RUN_ID_RE,
+            keep_last=keep_last,
+            older_than=older_than,
+            dry_run=dry_run,
+            min_idle=min_idle,
+        )
 
     def __repr__(self) -> str:
         return f"RecordStore({str(self.directory)!r})"

@@ -2,102 +2,34 @@
 
 from __future__ import annotations
 
-import random
+import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from itest_shared.report import ReportError, build_comparison, render_comparison_markdown
-from itest_shared.store import RecordStore
+from itest_shared.report import (
+    ReportError,
+    build_comparison,
+    render_comparison_markdown,
+    render_json,
+)
 from tests.report.support import assert_inert
-from tests.stores import FEATURE, MAIN, environment_record, record, resource, result_record
-
-BASE = {"worktree": MAIN, "branch": "main"}
-CAND = {"worktree": FEATURE, "branch": "feature-b"}
-
-
-def timing_record(operation: str, median: float, **where: Any) -> dict[str, Any]:
-    return record(
-        "timing_stats",
-        operation=operation,
-        count=5,
-        total=median * 5,
-        average=median,
-        min=median,
-        max=median,
-        median=median,
-        p95=median,
-        p99=median,
-        stdev=0.0,
-        timestamp=1.0,
-        **where,
-    )
-
-
-def write_run(store: Path, run: str, records: list[dict[str, Any]]) -> None:
-    with RecordStore(store).writer(run) as writer:
-        for data in records:
-            writer.write(data)
-
-
-def scenario(store: Path, *, candidate_host: str = "ci-1", seed: int = 1) -> None:
-    """4 baseline runs of main, then 4 candidate runs of feature-b; see the test below."""
-    rng = random.Random(seed)
-
-    def timings(where: dict[str, str], slow: float) -> list[dict[str, Any]]:
-        return [timing_record("parse", 0.010 * slow * rng.lognormvariate(0, 0.1), **where)
-                for _ in range(8)] + [
-            timing_record("load", 0.020 * rng.lognormvariate(0, 0.1), **where) for _ in range(8)
-        ]  # fmt: skip
-
-    for index in range(4):
-        env = environment_record("ci-1", tree_hash="a" * 40, **BASE)
-        write_run(
-            store,
-            f"20261201T00000{index}Z-base{index}",
-            [
-                env,
-                result_record("t.py::test_a", "passed", **BASE),
-                result_record("t.py::test_b", "passed", **BASE),
-                result_record("t.py::test_c", "passed", **BASE),
-                result_record("t.py::test_d", "failed", **BASE),
-                result_record("t.py::test_gone", "passed", **BASE),
-                *timings(BASE, 1.0),
-            ],
-        )
-    for index in range(4):
-        env = environment_record(candidate_host, tree_hash="b" * 40, **CAND)
-        write_run(
-            store,
-            f"20261202T00000{index}Z-cand{index}",
-            [
-                env,
-                result_record("t.py::test_a", "passed", **CAND),
-                result_record("t.py::test_b", "failed", **CAND),
-                result_record("t.py::test_c", "failed" if index % 2 else "passed", **CAND),
-                result_record("t.py::test_d", "passed", **CAND),
-                result_record("t.py::test_new", "passed", **CAND),
-                resource("pool.worker", "process", "leaked", **CAND),
-                record(
-                    "error_context",
-                    source_module="chunker.parser",
-                    target_module="cli.main",
-                    operation="parse",
-                    original_error=None,
-                    error_type="TimeoutError",
-                    error_message="slow",
-                    timestamp=1.0,
-                    context_data={"traceback": [], "call_stack": []},
-                    **CAND,
-                ),
-                *timings(CAND, 1.5),
-            ],
-        )
+from tests.stores import (
+    BASE,
+    CAND,
+    FEATURE,
+    MAIN,
+    comparison_scenario,
+    environment_record,
+    resource,
+    result_record,
+    timing_record,
+    write_run,
+)
 
 
 def test_it_names_exactly_what_changed(tmp_path: Path) -> None:
-    scenario(tmp_path)
+    comparison_scenario(tmp_path)
     document = build_comparison([tmp_path], "main", "feature-b")
     assert document["verdict"] == "regressed"
     assert document["regressions"] == {
@@ -138,14 +70,14 @@ def test_it_names_exactly_what_changed(tmp_path: Path) -> None:
 def test_nothing_is_called_a_change_between_two_runs_of_the_same_code(tmp_path: Path) -> None:
     for seed in range(5):
         store = tmp_path / str(seed)
-        scenario(store, seed=seed)
+        comparison_scenario(store, seed=seed)
         # main against itself: one of its runs against another.
         document = build_comparison([store], "20261201T000000Z-base0", "20261201T000003Z-base3")
         assert document["verdict"] == "no regression", seed
 
 
 def test_different_machines_call_no_timing_a_regression_unless_allowed(tmp_path: Path) -> None:
-    scenario(tmp_path, candidate_host="laptop")
+    comparison_scenario(tmp_path, candidate_host="laptop")
     document = build_comparison([tmp_path], "main", "feature-b")
     assert document["environment"]["mismatch"] is True
     assert document["regressions"]["slower"] == 0
@@ -157,7 +89,7 @@ def test_different_machines_call_no_timing_a_regression_unless_allowed(tmp_path:
 
 
 def test_sides_by_path_run_id_and_last(tmp_path: Path) -> None:
-    scenario(tmp_path)
+    comparison_scenario(tmp_path)
     by_path = build_comparison([tmp_path], MAIN, FEATURE)
     assert (
         by_path["regressions"] == build_comparison([tmp_path], "main", "feature-b")["regressions"]
@@ -170,7 +102,7 @@ def test_sides_by_path_run_id_and_last(tmp_path: Path) -> None:
 
 
 def test_bad_sides_are_refused_naming_what_exists(tmp_path: Path) -> None:
-    scenario(tmp_path)
+    comparison_scenario(tmp_path)
     with pytest.raises(ReportError, match=r"baseline 'nope' names no run and no worktree.*main"):
         build_comparison([tmp_path], "nope", "feature-b")
     with pytest.raises(ReportError, match="share runs"):
@@ -182,7 +114,7 @@ def test_bad_sides_are_refused_naming_what_exists(tmp_path: Path) -> None:
 
 
 def test_several_stores_are_read_as_one(tmp_path: Path) -> None:
-    scenario(tmp_path / "all")
+    comparison_scenario(tmp_path / "all")
     # The same runs split over two stores, as CI machines would upload them.
     for directory in (tmp_path / "all" / "records").iterdir():
         target = tmp_path / ("one" if "base" in directory.name else "two") / "records"
@@ -217,6 +149,9 @@ def test_too_few_samples_say_not_enough_data(tmp_path: Path) -> None:
     document = build_comparison([tmp_path], "main", "feature-b")
     (row,) = document["timings"]
     assert row["verdict"] == "not enough data" and document["verdict"] == "no regression"
+    assert row["ratio_low"] is None and row["ratio_high"] is None  # too few to bound it
+    assert json.loads(render_json(document)) == document  # strict JSON: no infinity
+    assert "2.00x (unbounded)" in render_comparison_markdown(document)
 
 
 def test_hostile_names_are_inert_in_the_markdown(tmp_path: Path) -> None:

@@ -1,12 +1,16 @@
-"""The ``itest-shared`` command: ``report``, ``validate``, ``where`` and ``schema``.
+"""The ``itest-shared`` command: ``report``, ``compare``, ``bench-ab``, ``validate``,
+``where``, ``prune`` and ``schema``.
 
 Also run as ``python -m itest_shared``. Exit status: 0 success, 1 bad records
-found by ``validate``, 2 usage errors (bad arguments, a missing store, an
-unknown run or schema type). Errors go to stderr as ``itest-shared: error: ...``.
+found by ``validate`` or a regression found by ``compare``/``bench-ab``, 2 usage
+errors (bad arguments, a missing store, an unknown run, side or schema type).
+Errors go to stderr as ``itest-shared: error: ...``.
 
 .. versionadded:: 1.2
 .. versionadded:: 1.3
    ``where``, and ``validate`` with no FILE (the shared store).
+.. versionadded:: 2.2
+   ``prune``, ``compare`` and ``bench-ab`` (``_prune``, ``_compare``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
+
+from ._common import PROG, _default_store, _Parser, _UsageError
+from ._compare import _bench_ab, _compare, add_compare
+from ._prune import _prune, add_prune
 
 __all__ = ["main"]
 
@@ -24,27 +32,15 @@ __all__ = ["main"]
 # and `where` skip the records and the store (python -X importtime: ~18 ms for
 # this module against ~100 ms with report, store, schema and coordination).
 
-PROG = "itest-shared"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with errors in the ``itest-shared: error: ...`` form of the other errors."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{PROG}: error: {message}\n")
-
-
-class _UsageError(Exception):
-    """A usage problem found after parsing; exits with status 2."""
-
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .formats import package_version
+    from ..formats import package_version
 
     parser = _Parser(
         prog=PROG,
-        description="Report on, validate, locate and describe itest-shared record stores.",
+        description=(
+            "Report on, compare, validate, locate, prune and describe itest-shared record stores."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -105,6 +101,9 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
 
+    add_prune(commands)
+    add_compare(commands)
+
     schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of record types",
@@ -115,10 +114,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
-    from .report import ReportError, build_report, render_json, render_markdown
+    from ..report import ReportError, build_report, render_json, render_markdown
 
     if args.store is None:
-        from .coordination import shared_directory
+        from ..coordination import shared_directory
 
         store = shared_directory()
     else:
@@ -128,7 +127,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         if not store.is_dir():
             raise _UsageError(f"store {str(store)!r} is not a directory")
     if args.run is not None:
-        from .store import check_run_id
+        from ..store import check_run_id
 
         try:
             check_run_id(args.run)
@@ -168,7 +167,7 @@ def _record_files(names: Sequence[str]) -> Iterator[tuple[Path, bool]]:
 
 def _count_lines(path: Path, follow_symlinks: bool) -> int:
     """Lines in ``path``, a last line without its newline included; 0 if not a readable file."""
-    from .store import open_record_file
+    from ..store import open_record_file
 
     stream = open_record_file(path, follow_symlinks=follow_symlinks)  # never blocks
     if isinstance(stream, str):
@@ -185,24 +184,9 @@ def _count_lines(path: Path, follow_symlinks: bool) -> int:
     return lines + (last != b"\n")
 
 
-def _default_store() -> Path:
-    """The shared store, which must exist: validating nothing must not look like a pass."""
-    from .coordination import shared_directory
-
-    store = shared_directory()
-    if not store.exists():
-        raise _UsageError(
-            f"no record store at {store} yet: nothing has been recorded in this repository"
-            " (record with `pytest --itest-record`), or name the FILE(s) to check"
-        )
-    if not store.is_dir():
-        raise _UsageError(f"store {str(store)!r} is not a directory")
-    return store
-
-
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
-    from .report import AnalysisCheck
-    from .store import Problem, validate_file
+    from ..report import AnalysisCheck
+    from ..store import Problem, validate_file
 
     # No FILE: the shared store, found as `report` finds it. In a linked worktree
     # `.git` is a file, so the store cannot be named as `.git/itest-shared` there.
@@ -233,7 +217,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _where(args: argparse.Namespace, out: TextIO) -> int:
-    from .coordination import shared_directory
+    from ..coordination import shared_directory
 
     store = shared_directory().absolute()
     out.write(f"{store}\n")
@@ -252,7 +236,7 @@ def _where(args: argparse.Namespace, out: TextIO) -> int:
 def _schema(args: argparse.Namespace, out: TextIO) -> int:
     import json
 
-    from .schema import json_schema, json_schemas
+    from ..schema import json_schema, json_schemas
 
     if args.type is None:
         schemas: object = json_schemas()
@@ -277,7 +261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    commands = {"report": _report, "validate": _validate, "where": _where, "schema": _schema}
+    commands = {
+        "report": _report,
+        "validate": _validate,
+        "where": _where,
+        "prune": _prune,
+        "compare": _compare,
+        "bench-ab": _bench_ab,
+        "schema": _schema,
+    }
     run = commands[args.command]
     try:
         return run(args, sys.stdout)
