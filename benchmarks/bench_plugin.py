@@ -7,10 +7,15 @@ Run: ``python benchmarks/bench_plugin.py`` (``--quick`` for fewer runs).
    at most 5%).
 2. Recording (issue 11): a suite of 500 tests that use the recording fixtures
    (a resource tracked and released, two timed operations, a config change and
-   an error crossing a module boundary: 5 records a test), run with and
+   an error crossing a module boundary: 5 records a test, and since 2.2 its
+   test_result and each process's environment record), run with and
    without ``--itest-record=DIR``, alternating; the medians are compared
    (target: at most 1.02x). Each recorded run writes to a new store, and the
    count of records written is checked.
+3. Recording under pytest-xdist (issue 12): the same suite with ``-n 2``, with
+   and without ``--itest-record=DIR``, alternating; the workers hand their
+   records to the controller with each test's report, and the controller
+   writes them. The medians are compared (no target: reported).
 """
 
 from __future__ import annotations
@@ -92,7 +97,8 @@ def bench_start_up(directory: Path, runs: int) -> None:
     )
 
 
-def bench_recording(directory: Path, runs: int) -> None:
+def bench_recording(directory: Path, runs: int, xdist: list[str]) -> tuple[float, float]:
+    """Median seconds of the suite without and with ``--itest-record``, ``xdist`` args added."""
     (directory / "pytest.ini").write_text(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
     )
@@ -102,25 +108,26 @@ def bench_recording(directory: Path, runs: int) -> None:
     plain, recorded = [], []
 
     def record(index: int) -> float:
-        seconds, out = time_run(directory, [f"--itest-record={stores / str(index)}"])
+        store = stores / str(index)
+        seconds, out = time_run(directory, [*xdist, f"--itest-record={store}"])
         written = re.search(r"itest-shared: (\d+) records written", out)
-        if written is None or int(written.group(1)) != RECORDS_PER_TEST * TESTS:
-            raise SystemExit(
-                f"expected {RECORDS_PER_TEST * TESTS} records written; pytest said:\n{out}"
-            )
+        # ... and a test_result of each test, and the environment of each
+        # process (the controller and its workers under xdist: schema 1.2).
+        processes = 1 + (int(xdist[xdist.index("-n") + 1]) if "-n" in xdist else 0)
+        expected = (RECORDS_PER_TEST + 1) * TESTS + processes
+        if written is None or int(written.group(1)) != expected:
+            raise SystemExit(f"expected {expected} records written; pytest said:\n{out}")
+        lines = sum(len(path.read_bytes().splitlines()) for path in store.rglob("*.jsonl"))
+        if lines != expected:
+            raise SystemExit(f"expected {expected} records in {store}, found {lines}")
         return seconds
 
-    time_run(directory, [])  # warm the file system cache and .pyc files
+    time_run(directory, xdist)  # warm the file system cache and .pyc files
     record(-1)
     for index in range(runs):
-        plain.append(time_run(directory, [])[0])
+        plain.append(time_run(directory, xdist)[0])
         recorded.append(record(index))
-    base, ours = statistics.median(plain), statistics.median(recorded)
-    print(
-        f"2. {TESTS} tests using the recording fixtures: {base:6.2f} s"
-        f"   with --itest-record: {ours:6.2f} s"
-        f"   ratio {ours / base:.3f}x  (target <= 1.02x; {RECORDS_PER_TEST * TESTS} records a run)"
-    )
+    return statistics.median(plain), statistics.median(recorded)
 
 
 def main() -> None:
@@ -133,7 +140,21 @@ def main() -> None:
         bench_start_up(start_up, 7 if quick else 31)
         recording = Path(name) / "recording"
         recording.mkdir()
-        bench_recording(recording, 3 if quick else 15)
+        base, ours = bench_recording(recording, 3 if quick else 15, [])
+        print(
+            f"2. {TESTS} tests using the recording fixtures: {base:6.2f} s"
+            f"   with --itest-record: {ours:6.2f} s"
+            f"   ratio {ours / base:.3f}x  (target <= 1.02x; {(RECORDS_PER_TEST + 1) * TESTS + 1}"
+            " records a run)"
+        )
+        under_xdist = Path(name) / "under-xdist"
+        under_xdist.mkdir()
+        base, ours = bench_recording(under_xdist, 2 if quick else 9, ["-n", "2"])
+        print(
+            f"3. the same under -n 2: {base:6.2f} s   with --itest-record: {ours:6.2f} s"
+            f"   ratio {ours / base:.3f}x  ({(RECORDS_PER_TEST + 1) * TESTS + 3} records a run,"
+            " written by the controller)"
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ A :class:`Recorder` belongs to one test run in one process. Every record it
 writes carries a :class:`~itest_shared.formats.RecordContext`: the test's node
 id, the run id and the worktree (path, branch, commit). The pytest plugin makes
 one per process when ``--itest-record`` is given; pytest-xdist workers get the
-controller's run id, so the records of every worker belong to one run.
+controller's run id, so the records of every worker belong to one run, and hand
+their stamped records to the controller (:meth:`Recorder.take_lines`), which
+writes them (:meth:`Recorder.write_lines`).
 
 .. versionadded:: 1.2
 """
@@ -19,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .formats import Record, RecordContext, WorktreeInfo
-from .store import RecordStore, RecordWriter, check_run_id
+from .store import RecordStore, RecordWriter, check_run_id, stamped_lines
 
 __all__ = ["Recorder", "new_run_id"]
 
@@ -68,15 +70,18 @@ class Recorder:
         Returns how many were written. A record that is not a Record raises
         TypeError naming its index, and nothing of the batch is written.
         """
+        # Stamped as they are written, without a copy of each (bench_store.py);
+        # the writer refuses anything but a Record, naming its index.
+        return self._writer.write_many(records, context=self._context_of(test))
+
+    def _context_of(self, test: str | None) -> RecordContext:
         _check_test(test)
         context = self._context
         if context.test != test:  # one per test, reused by each of its batches
             context = self._context = RecordContext(
                 test=test, run_id=self.run_id, worktree=self.worktree
             )
-        # Stamped as they are written, without a copy of each (bench_store.py);
-        # the writer refuses anything but a Record, naming its index.
-        return self._writer.write_many(records, context=context)
+        return context
 
     def add(self, records: Iterable[Record], test: str | None = None) -> int:
         """Queue ``records`` of ``test`` for the next :meth:`flush`; return how many.
@@ -110,10 +115,8 @@ class Recorder:
 
         .. versionadded:: 2.1
         """
-        with self._pending_lock:
-            pending, self._pending = self._pending, []
         written = 0
-        groups = [list(group) for _, group in itertools.groupby(pending, key=lambda item: item[1])]
+        groups = self._take_groups()
         for index, group in enumerate(groups):
             try:
                 written += self.record(
@@ -122,10 +125,56 @@ class Recorder:
             except BaseException:
                 # A failed write leaves none of its records in the file: queue
                 # them again, with those not tried yet, for the next flush.
-                with self._pending_lock:
-                    self._pending[:0] = [item for rest in groups[index:] for item in rest]
+                self._queue_again(groups[index:])
                 raise
         return written
+
+    def take_lines(self) -> list[str]:
+        """Return what :meth:`add` queued, stamped, as JSON lines, instead of writing it.
+
+        The lines are those :meth:`flush` would write, each ending in a newline;
+        the queue is then empty. A pytest-xdist worker hands them to the
+        controller with each test's report, and the controller writes them
+        with :meth:`write_lines`: one writer, wherever the workers run. If a
+        record cannot be stamped (a line over the store's limit), the error is
+        raised and the queue stays as it was.
+
+        .. versionadded:: 2.2
+        """
+        groups = self._take_groups()
+        lines: list[str] = []
+        try:
+            for group in groups:
+                context = self._context_of(group[0][1])
+                batch = [record for records, _ in group for record in records]
+                lines.extend(line.decode("utf-8") for line in stamped_lines(batch, context))
+        except BaseException:
+            self._queue_again(groups)
+            raise
+        return lines
+
+    def write_lines(self, lines: Iterable[str]) -> int:
+        """Write JSON lines that another process's :meth:`take_lines` made, in one write.
+
+        Returns how many were written. Each line is checked as
+        ``RecordWriter.write_many`` checks a JSON line (one strict JSON object
+        on one line): if any is bad, the error names its index and nothing is
+        written. The lines keep the context their process stamped.
+
+        .. versionadded:: 2.2
+        """
+        return self._writer.write_many(list(lines))
+
+    def _take_groups(self) -> list[list[tuple[list[Record], str | None]]]:
+        # What add() queued, emptied, in runs of the same test.
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        return [list(group) for _, group in itertools.groupby(pending, key=lambda item: item[1])]
+
+    def _queue_again(self, groups: list[list[tuple[list[Record], str | None]]]) -> None:
+        # Back at the head of the queue, before anything added since.
+        with self._pending_lock:
+            self._pending[:0] = [item for group in groups for item in group]
 
     def close(self) -> None:
         """Write what is queued, then close this process's file; idempotent.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,27 @@ from hypothesis import HealthCheck, settings
 
 # pytester runs small test suites against the plugin, end to end.
 pytest_plugins = ["pytester"]
+
+# Imported before any pytester run: an in-process run drops from sys.modules the
+# modules it imported first, and a later import makes fresh ones beside those
+# still in use. multiprocess then has two resource trackers (one unknown to the
+# leak checks) and two connection modules (pickling a queue fails: "not the same
+# object as multiprocess.connection.rebuild_connection").
+for _name in (
+    "connection",
+    "forkserver",
+    "managers",
+    "popen_fork",
+    "popen_forkserver",
+    "popen_spawn_posix",
+    "queues",
+    "reduction",
+    "resource_tracker",
+    "spawn",
+    "synchronize",
+    "util",
+):
+    importlib.import_module(f"multiprocess.{_name}")
 
 # Hypothesis' deadline (200 ms per example) and its too_slow health check are
 # wall-clock assertions: on a loaded machine they fail tests whose behaviour is

@@ -1,4 +1,4 @@
-"""itest_shared.recording: run ids and the Recorder's checks of its input."""
+"""itest_shared.recording: run ids, the Recorder's checks of its input, its queue and lines."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pathlib
 
 import pytest
 
+import itest_shared.store as store_module
 from itest_shared.formats import ResourceRecord, WorktreeInfo, load_record
 from itest_shared.recording import Recorder, new_run_id
 from itest_shared.store import RecordStore, check_run_id
@@ -113,3 +114,79 @@ def test_a_failed_flush_keeps_what_it_could_not_write(
         (data["resource_id"], data["context"]["test"]) for data, _ in RecordStore(tmp_path).read()
     ]
     assert read == [("a1", "t::a"), ("b1", "t::b"), ("b2", "t::b"), ("c1", "t::c"), ("d1", "t::d")]
+
+
+def test_take_lines_gives_the_lines_flush_would_write_and_writes_nothing(
+    tmp_path: pathlib.Path,
+) -> None:
+    worktree = WorktreeInfo(path=tmp_path, branch="main", commit=None)
+    records = {name: _resource(name) for name in ("a1", "a2", "b1")}
+    flushed = Recorder(RecordStore(tmp_path / "flushed"), "run", worktree)
+    taken = Recorder(RecordStore(tmp_path / "taken"), "run", worktree)
+    for recorder in (flushed, taken):
+        recorder.add([records["a1"], records["a2"]], test="t::a")
+        recorder.add([records["b1"]], test=None)
+    assert flushed.flush() == 3
+    flushed.close()
+    lines = taken.take_lines()
+    ((path,),) = [RecordStore(tmp_path / "flushed").files()]
+    assert "".join(lines) == path.read_text(encoding="utf-8")
+    assert all(line.endswith("\n") and line.count("\n") == 1 for line in lines)
+    assert taken.take_lines() == [] and taken.flush() == 0  # the queue is empty
+    taken.close()
+    assert taken.records_written == 0 and not (tmp_path / "taken").exists()
+
+
+def test_take_lines_keeps_the_queue_when_a_record_cannot_be_stamped(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worktree = WorktreeInfo(path=tmp_path, branch=None, commit=None)
+    recorder = Recorder(RecordStore(tmp_path), "run", worktree)
+    recorder.add([_resource("a1")], test="t::a")
+    recorder.add([ResourceRecord("b" * 2000, "file", "m", created_at=1.0)], test="t::b")
+    monkeypatch.setattr(store_module, "MAX_LINE_BYTES", 1000)
+    with pytest.raises(ValueError, match=r"records\[0\]: record is \d+ bytes as JSON"):
+        recorder.take_lines()
+    monkeypatch.undo()
+    # Nothing was lost: both are still queued, in order.
+    lines = recorder.take_lines()
+    assert [load_record(line).context.test for line in lines] == ["t::a", "t::b"]
+
+
+def test_write_lines_writes_another_recorders_lines_in_one_write_as_stamped(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes = count_writes(monkeypatch)
+    elsewhere = WorktreeInfo(path=tmp_path / "machine", branch="w", commit=None)
+    here = WorktreeInfo(path=tmp_path, branch="main", commit=None)
+    worker = Recorder(RecordStore(tmp_path / "unused"), "run", elsewhere)
+    controller = Recorder(RecordStore(tmp_path / "store"), "run", here)
+    worker.add([_resource("a1"), _resource("a2")], test="t::a")
+    worker.add([_resource("b1")], test="t::b")
+    assert controller.write_lines(worker.take_lines()) == 3
+    assert writes == [3] and controller.records_written == 3
+    controller.close()
+    read = [
+        (data["resource_id"], data["context"]["test"], data["context"]["worktree"]["path"])
+        for data, _ in RecordStore(tmp_path / "store").read()
+    ]
+    machine = str(tmp_path / "machine")
+    assert read == [("a1", "t::a", machine), ("a2", "t::a", machine), ("b1", "t::b", machine)]
+    assert not (tmp_path / "unused").exists()
+
+
+def test_write_lines_refuses_a_bad_line_and_writes_none(tmp_path: pathlib.Path) -> None:
+    worktree = WorktreeInfo(path=tmp_path, branch=None, commit=None)
+    recorder = Recorder(RecordStore(tmp_path), "run", worktree)
+    recorder.add([_resource("a1")], test="t")
+    good = recorder.take_lines()
+    for bad, message in [
+        ("not json\n", r"records\[1\]: record line is not valid JSON"),
+        ('{"a": 1}\n{"b": 2}\n', r"records\[1\]: record line must be one line"),
+        ("[1]\n", r"records\[1\]: record line must be a JSON object"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            recorder.write_lines([*good, bad])
+    assert recorder.records_written == 0 and RecordStore(tmp_path).files() == []
+    assert recorder.write_lines(good) == 1
+    recorder.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ._common import PROG, _default_store, _Parser, _UsageError
-from ._compare import _bench_ab, _compare, add_compare
+from ._compare import _bench_ab, _compare, add_compare, split_pytest_args
 from ._prune import _prune, add_prune
 
 __all__ = ["main"]
@@ -252,6 +252,7 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``itest-shared`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = _build_parser()
+    argv, pytest_args = split_pytest_args(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:
@@ -261,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    args.pytest_args = pytest_args
     commands = {
         "report": _report,
         "validate": _validate,

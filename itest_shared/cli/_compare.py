@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -96,9 +97,11 @@ def add_compare(commands: Any) -> None:
 
     bench = commands.add_parser(
         "bench-ab",
+        usage=f"{PROG} bench-ab [options] WORKTREE_A WORKTREE_B [-- PYTEST_ARGS ...]",
         help="run the same tests in two worktrees alternately, then compare",
         description=(
-            "Run `python -m pytest PYTEST_ARGS --itest-record` in WORKTREE_A, then in"
+            "Run `python -m pytest -p itest_shared.fixtures --itest-record PYTEST_ARGS` in"
+            " WORKTREE_A, then in"
             " WORKTREE_B, ROUNDS times (A B A B ...), each in its own worktree, so that the"
             " machine's load and heat bias neither side; then print the comparison of B"
             " against A, as `compare` does, with its exit status."
@@ -106,12 +109,7 @@ def add_compare(commands: Any) -> None:
     )
     bench.add_argument("worktree_a", metavar="WORKTREE_A", help="baseline: a path or branch")
     bench.add_argument("worktree_b", metavar="WORKTREE_B", help="candidate: a path or branch")
-    bench.add_argument(
-        "pytest_args",
-        nargs=argparse.REMAINDER,
-        metavar="-- PYTEST_ARGS",
-        help="arguments for pytest, after --",
-    )
+    # PYTEST_ARGS (after --) are taken off before parsing: split_pytest_args.
     bench.add_argument(
         "--rounds", metavar="N", type=_positive_int, default=5, help="rounds (default: 5)"
     )
@@ -202,10 +200,16 @@ def _worktree_path(spec: str) -> Path:
     return found[0]
 
 
+def split_pytest_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``argv`` without the pytest arguments of ``bench-ab ... -- PYTEST_ARGS``, and those."""
+    if "bench-ab" in argv and "--" in argv[argv.index("bench-ab") :]:
+        cut = argv.index("--", argv.index("bench-ab"))
+        return argv[:cut], argv[cut + 1 :]
+    return argv, []
+
+
 def _bench_ab(args: argparse.Namespace, out: TextIO) -> int:
-    pytest_args = list(args.pytest_args)
-    if pytest_args[:1] == ["--"]:
-        pytest_args = pytest_args[1:]
+    pytest_args: list[str] = args.pytest_args
     first, second = _worktree_path(args.worktree_a), _worktree_path(args.worktree_b)
     if first == second:
         raise _UsageError(f"WORKTREE_A and WORKTREE_B are the same worktree: {first}")
@@ -215,9 +219,17 @@ def _bench_ab(args: argparse.Namespace, out: TextIO) -> int:
         from ..coordination import shared_directory  # deferred: see cli/__init__.py
 
         store = shared_directory(first)
-    command = [sys.executable, "-m", "pytest", f"--itest-record={store}", *pytest_args]
+    # -p: the plugin records even in a worktree whose conftest does not load it
+    # (loaded there too, it is the same plugin, registered once).
+    plugin = ["-p", "itest_shared.fixtures"]
+    command = [sys.executable, "-m", "pytest", *plugin, f"--itest-record={store}", *pytest_args]
+    started = 0
     for round_ in range(1, args.rounds + 1):
         for side, worktree in (("A", first), ("B", second)):
+            # Run ids start with the UTC second: one run a second keeps them in order.
+            while int(time.time()) == started:
+                time.sleep(1 - time.time() % 1 + 0.001)
+            started = int(time.time())
             where = f"round {round_}/{args.rounds}, {side}: {worktree}"
             print(f"{PROG}: bench-ab {where}", file=sys.stderr)
             done = subprocess.run(command, cwd=worktree, stdout=subprocess.DEVNULL, check=False)

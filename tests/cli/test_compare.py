@@ -81,3 +81,35 @@ def test_a_missing_store_is_a_usage_error(
 ) -> None:
     status, _, err = run(capsys, "compare", "a", "b", str(tmp_path / "missing"))
     assert status == 2 and "does not exist" in err
+
+
+def test_bench_ab_refuses_bad_worktrees_and_a_broken_pytest_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    status, _, err = run(capsys, "bench-ab", "nowhere", str(second))
+    assert status == 2 and "worktree 'nowhere': no such directory" in err
+    status, _, err = run(capsys, "bench-ab", str(first), str(first))
+    assert status == 2 and "are the same worktree" in err
+    # No test in either: pytest exits 5, which ends the bench (nothing to compare).
+    status, _, err = run(
+        capsys, "bench-ab", str(first), str(second), "--rounds", "1",
+        "--store", str(tmp_path / "store"), "--", "-p", "no:randomly",
+    )  # fmt: skip
+    assert status == 2 and "ended with status 5 (no tests collected)" in err
+    assert "-p no:randomly" in err  # the pytest arguments, after --
+
+
+def test_the_pytest_arguments_are_only_those_after_the_bench_ab_double_dash() -> None:
+    from itest_shared.cli._compare import split_pytest_args
+
+    assert split_pytest_args(["bench-ab", "a", "b", "--", "-x", "--", "t"]) == (
+        ["bench-ab", "a", "b"],
+        ["-x", "--", "t"],
+    )
+    assert split_pytest_args(["compare", "a", "--", "b"]) == (["compare", "a", "--", "b"], [])
+    assert split_pytest_args(["bench-ab", "a", "b"]) == (["bench-ab", "a", "b"], [])
