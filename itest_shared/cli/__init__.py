@@ -55,11 +55,11 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     report.add_argument(
-        "store",
-        nargs="?",
+        "stores",
+        nargs="*",
         metavar="STORE",
-        help="the store directory (default: the directory every worktree of the current"
-        " repository shares, where the pytest plugin records by default)",
+        help="store directories, read as one (default: the directory every worktree of"
+        " the current repository shares, where the pytest plugin records by default)",
     )
     report.add_argument(
         "--format",
@@ -72,7 +72,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="only the worktree(s) whose label, branch, path or folder name is NAME",
     )
-    report.add_argument("--run", metavar="ID", help="only this run (default: every run)")
+    runs = report.add_mutually_exclusive_group()
+    runs.add_argument(
+        "--run", metavar="ID", help="only this run (default: the newest run of each worktree)"
+    )
+    runs.add_argument(
+        "--all-runs", action="store_true", help="every run, merged (the default before 2.2)"
+    )
 
     validate = commands.add_parser(
         "validate",
@@ -116,16 +122,18 @@ def _build_parser() -> argparse.ArgumentParser:
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from ..report import ReportError, build_report, render_json, render_markdown
 
-    if args.store is None:
+    stores: list[Path] = []
+    if not args.stores:
         from ..coordination import shared_directory
 
-        store = shared_directory()
-    else:
-        store = Path(args.store)
+        stores.append(shared_directory())
+    for name in args.stores:
+        store = Path(name)
         if not store.exists():
             raise _UsageError(f"store {str(store)!r} does not exist")
         if not store.is_dir():
             raise _UsageError(f"store {str(store)!r} is not a directory")
+        stores.append(store)
     if args.run is not None:
         from ..store import check_run_id
 
@@ -134,7 +142,9 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         except ValueError as error:
             raise _UsageError(f"--run: {error}") from None
     try:
-        document = build_report(store, run=args.run, worktree=args.worktree)
+        document = build_report(
+            stores, run=args.run, worktree=args.worktree, all_runs=args.all_runs
+        )
     except ReportError as error:
         raise _UsageError(str(error)) from None
     if args.format == "json":

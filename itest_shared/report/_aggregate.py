@@ -282,8 +282,24 @@ class ReportAggregator:
         problems.clear()
 
     def document(
-        self, *, store: str, runs: Iterable[str], worktree: str | None = None
+        self,
+        *,
+        store: str,
+        runs: Iterable[str],
+        worktree: str | None = None,
+        stores: Iterable[str] | None = None,
+        all_runs: bool = False,
     ) -> dict[str, Any]:
-        """Return the report document; ReportError if ``worktree`` matches no worktree."""
+        """Return the report document; ReportError if ``worktree`` matches no worktree.
+
+        .. versionchanged:: 2.2 ``stores`` (default: ``[store]``) and ``all_runs``.
+        """
         self._fold()
-        return make_document(self, store=store, runs=list(runs), worktree=worktree)
+        return make_document(
+            self,
+            store=store,
+            runs=list(runs),
+            worktree=worktree,
+            stores=None if stores is None else list(stores),
+            all_runs=all_runs,
+        )

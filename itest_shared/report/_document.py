@@ -125,8 +125,34 @@ def _warnings(shown: Sequence[tuple[str, WorktreeStats]]) -> list[str]:
     return warnings
 
 
+#: At most this many rows of the outcome matrix are shown (the total is given).
+MATRIX_ROWS = 50
+
+
+def _outcome_matrix(shown: Sequence[tuple[str, WorktreeStats]]) -> dict[str, Any]:
+    """The tests that ended differently in different worktrees: test x worktree outcomes."""
+    tests = sorted({test for _, stats in shown for test in stats.test_outcomes})
+    rows = []
+    for test in tests:
+        outcomes = {label: stats.test_outcomes.get(test) for label, stats in shown}
+        seen = {outcome for outcome in outcomes.values() if outcome is not None}
+        if len(seen) > 1:
+            rows.append({"test": test, "outcomes": outcomes})
+    return {
+        "worktrees": [label for label, _ in shown],
+        "differing": len(rows),
+        "shown": rows[:MATRIX_ROWS],
+    }
+
+
 def make_document(
-    aggregator: ReportAggregator, *, store: str, runs: list[str], worktree: str | None
+    aggregator: ReportAggregator,
+    *,
+    store: str,
+    runs: list[str],
+    worktree: str | None,
+    stores: Sequence[str] | None = None,
+    all_runs: bool = False,
 ) -> dict[str, Any]:
     """Turn the counters into the report document; ReportError if ``worktree`` matches none."""
 
@@ -156,12 +182,15 @@ def make_document(
         "report": "itest-shared",
         "report_version": 1,
         "store": store,
+        "stores": [store] if stores is None else list(stores),
+        "all_runs": all_runs,
         "runs": runs,
         "worktree_filter": worktree,
         "records": sum(stats.records for _, stats in shown),
         "warnings": _warnings(shown),
         "worktrees": [_worktree(key, labels[key], aggregator.worktrees[key]) for key in order],
         "timings": _timings(merged),
+        "outcome_matrix": _outcome_matrix(shown),
         "problems": {
             "total": aggregator.problem_count,
             "shown": [

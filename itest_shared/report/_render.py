@@ -224,6 +224,18 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             *_timing_rows(document),
             "",
         ]
+        matrix = document["outcome_matrix"]
+        if matrix["differing"]:
+            out += ["## Tests whose outcome differs between worktrees", ""]
+            header = ["test", *(_text(label) for label in matrix["worktrees"])]
+            rows = [
+                [_code(row["test"]), *(_text(o or "—") for o in row["outcomes"].values())]
+                for row in matrix["shown"]
+            ]
+            out += _table(header, rows, numeric=False)
+            if matrix["differing"] > len(matrix["shown"]):
+                out.append(f"(the first {len(matrix['shown'])} of {matrix['differing']} shown)")
+            out.append("")
         if any(w["environments"] for w in worktrees):
             out += ["## Environments", ""]
             out += [*_side_by_side("host · Python", worktrees, _environments), ""]

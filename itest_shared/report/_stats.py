@@ -178,6 +178,8 @@ class WorktreeStats:
     timings: dict[str, TimingTotals] = attrs.Factory(dict)
     #: test_result records by outcome (schema 1.2).
     outcomes: Counter[str] = attrs.Factory(Counter)
+    #: Each test's outcome, the last read (its last attempt) (schema 1.2).
+    test_outcomes: dict[str, str] = attrs.Factory(dict)
     #: environment records by (host, Python implementation and version) (schema 1.2).
     environments: Counter[tuple[str, str]] = attrs.Factory(Counter)
 
@@ -276,6 +278,7 @@ class WorktreeStats:
         if not isinstance(outcome, str) or outcome not in TEST_OUTCOMES:
             raise Malformed(f"outcome: expected one of {', '.join(TEST_OUTCOMES)}, got {outcome!r}")
         self.outcomes[outcome] += 1
+        self.test_outcomes[node] = outcome
 
     def _environment(self, record: Mapping[str, Any], totals: dict[str, float]) -> None:
         get = record.get

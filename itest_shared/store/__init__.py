@@ -41,6 +41,7 @@ from ._read import (
 from ._read import open_record_file as open_record_file
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "TORN_LAST_LINE",
     "Location",
     "Problem",

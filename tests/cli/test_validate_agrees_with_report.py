@@ -32,7 +32,9 @@ def validate(*names: str) -> tuple[int, list[str]]:
 
 
 def report_problems(store: Path) -> list[tuple[str, int, str]]:
-    shown = build_report(store)["problems"]["shown"]
+    # Every run, as validate reads the whole store (report's default: the newest run
+    # of each worktree).
+    shown = build_report(store, all_runs=True)["problems"]["shown"]
     return [(Path(p["path"]).name, p["line"], p["reason"]) for p in shown]
 
 
