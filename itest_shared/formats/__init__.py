@@ -11,7 +11,6 @@ id, producer and, from schema 1.1, an optional context); ``from_dict()`` /
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, get_args
@@ -22,6 +21,11 @@ from .. import _checks
 from .._jsonsafe import JsonValue, json_kind, to_json_safe
 from ._envelope import RECORD_TYPES as RECORD_TYPES
 from ._envelope import Record, load, register
+from ._fields import check_optional_timestamp as _check_optional_timestamp
+from ._fields import check_str_list as _check_str_list
+from ._fields import check_timestamp as _check_timestamp
+from ._fields import copy_dict as _copy_dict
+from ._fields import copy_list as _copy_list
 from ._parts import ExceptionInfo, RecordContext, WorktreeInfo
 from ._parts import is_optional as is_optional
 from ._results import MAX_MESSAGE as MAX_MESSAGE
@@ -60,31 +64,6 @@ RESOURCE_STATES: tuple[str, ...] = get_args(ResourceState)
 # --- field checks shared by the records -------------------------------------
 
 _str = attrs.validators.instance_of(str)
-
-
-def _check_timestamp(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{attribute.name} must be a number (epoch seconds), got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
-
-
-def _check_optional_timestamp(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_timestamp(inst, attribute, value)
-
-
-def _check_str_list(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise TypeError(f"{attribute.name} must be a list of strings, got {value!r}")
-
-
-def _copy_list(value: Any) -> Any:
-    return list(value) if isinstance(value, (list, tuple)) else value
-
-
-def _copy_dict(value: Any) -> Any:
-    return dict(value) if isinstance(value, Mapping) else value
 
 
 def _copy_context_data(value: Any) -> Any:

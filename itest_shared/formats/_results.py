@@ -10,8 +10,7 @@ ran on comparable machines.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, ClassVar, Final, Literal, get_args
 
 import attrs
@@ -19,6 +18,7 @@ import attrs
 from .. import _checks
 from .._jsonsafe import JsonValue, to_json_safe
 from ._envelope import Record, register
+from ._fields import check_str_list, check_timestamp, copy_dict, copy_list
 from ._parts import WorktreeInfo
 
 TestOutcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
@@ -50,13 +50,6 @@ def _check_optional_str(_: object, attribute: attrs.Attribute[Any], value: objec
         raise TypeError(f"{attribute.name} must be a str or None, got {value!r}")
 
 
-def _check_timestamp(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{attribute.name} must be a number (epoch seconds), got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
-
-
 def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
         _checks.seconds(value, attribute.name)
@@ -73,15 +66,6 @@ def _choice(choices: tuple[str, ...], *, optional: bool = False) -> Any:
             )
 
     return check
-
-
-def _copy_list(value: Any) -> Any:
-    return list(value) if isinstance(value, (list, tuple)) else value
-
-
-def _check_markers(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise TypeError(f"markers must be a list of strings, got {value!r}")
 
 
 def _check_rerun(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -171,13 +155,13 @@ class TestResultRecord(Record):
     #: Why it failed, errored, was skipped or xfailed; None when it passed.
     failure: FailureSummary | None = attrs.field(validator=_check_failure)
     #: Names of the markers on the test, closest first, each once.
-    markers: list[str] = attrs.field(converter=_copy_list, validator=_check_markers)
+    markers: list[str] = attrs.field(converter=copy_list, validator=check_str_list)
     #: The pytest-xdist worker that ran it (``"gw0"``); None without xdist.
     worker: str | None = attrs.field(validator=_check_optional_str)
     #: Which attempt this was with pytest-rerunfailures: 0 for the first run.
     rerun: int = attrs.field(validator=_check_rerun)
     #: When the test's setup started (epoch seconds).
-    timestamp: float = attrs.field(validator=_check_timestamp)
+    timestamp: float = attrs.field(validator=check_timestamp)
 
     def __attrs_post_init__(self) -> None:
         self._init_meta()
@@ -203,10 +187,6 @@ class TestResultRecord(Record):
 def _check_count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise TypeError(f"cpu_count must be an int >= 1 or None, got {value!r}")
-
-
-def _copy_dict(value: Any) -> Any:
-    return dict(value) if isinstance(value, Mapping) else value
 
 
 def _check_packages(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -251,7 +231,7 @@ class EnvironmentRecord(Record):
     #: ``sys.version``: version, build and compiler.
     python_build: str = attrs.field(validator=_check_str)
     #: Distribution name -> version: pytest, itest-shared and every plugin loaded.
-    packages: dict[str, str] = attrs.field(converter=_copy_dict, validator=_check_packages)
+    packages: dict[str, str] = attrs.field(converter=copy_dict, validator=_check_packages)
     #: The worktree's top folder, branch and commit; None if unknown.
     worktree: WorktreeInfo | None = attrs.field(validator=_check_worktree)
     #: Whether the worktree differed from its commit (untracked files count);
@@ -264,7 +244,7 @@ class EnvironmentRecord(Record):
     #: The pytest-xdist worker (``"gw0"``); None for the controller or without xdist.
     worker: str | None = attrs.field(validator=_check_optional_str)
     #: When the process started recording (epoch seconds).
-    timestamp: float = attrs.field(validator=_check_timestamp)
+    timestamp: float = attrs.field(validator=check_timestamp)
 
     def __attrs_post_init__(self) -> None:
         self._init_meta()
