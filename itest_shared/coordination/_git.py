@@ -140,8 +140,10 @@ def tree_state(
     """
     root = _resolve_start(start)
     top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None:  # outside git: one git process, not two
+        return None, None
     index = _git(root, "rev-parse", "--git-path", "index")  # relative to root, or absolute
-    if top is None or index is None:
+    if index is None:
         return None, None
     with tempfile.TemporaryDirectory(prefix="itest-shared-index-") as scratch:
         copy = Path(scratch, "index")
