@@ -314,7 +314,7 @@ def _counted(runs: Sequence[RunSummary], field: str) -> Counter[Any]:
 
 
 def build_comparison(
-    stores: Sequence[str | os.PathLike[str]],
+    stores: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     baseline: str,
     candidate: str,
     *,
@@ -329,10 +329,21 @@ def build_comparison(
     operation or test got slower (not called when the sides ran on different
     environments, unless ``allow_env_mismatch``), or a leak appears on the
     candidate's side only; else "no regression".
+
+    .. versionadded:: 2.2
     """
     if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 1):
         raise ReportError(f"last must be an int >= 1 (runs per side), got {last!r}")
-    runs = read_runs(stores)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number between 0 and 1, got {alpha!r}")
+    if (
+        isinstance(min_effect, bool)
+        or not isinstance(min_effect, (int, float))
+        or not 1 <= min_effect < math.inf
+    ):
+        raise ValueError(f"min_effect must be a finite number >= 1.0, got {min_effect!r}")
+    named = [stores] if isinstance(stores, (str, os.PathLike)) else list(stores)
+    runs = read_runs(named)
     base = select(runs, baseline, last, "baseline")
     cand = select(runs, candidate, last, "candidate")
     shared = {r.run for r in base} & {r.run for r in cand}
@@ -362,7 +373,7 @@ def build_comparison(
     }
     return {
         "compare_version": 1,
-        "stores": [str(Path(store)) for store in stores],
+        "stores": [str(Path(store)) for store in named],
         "baseline": _side(baseline, base),
         "candidate": _side(candidate, cand),
         "alpha": alpha,

@@ -277,6 +277,8 @@ def render_comparison_markdown(document: Mapping[str, Any]) -> str:
     """Return a comparison document as markdown: the verdict first, then each kind of change.
 
     Every string from a record is inert in it, as in :func:`render_markdown`.
+
+    .. versionadded:: 2.2
     """
     regressions = document["regressions"]
     out = ["# itest-shared compare", ""]

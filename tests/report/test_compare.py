@@ -170,3 +170,14 @@ def test_hostile_names_are_inert_in_the_markdown(tmp_path: Path) -> None:
     assert_inert(text)
     assert "\x1b" not in text and "\x07" not in text
     assert document["outcomes"]["newly_failing"][0]["test"] == payload
+
+
+def test_bad_options_are_refused_naming_them_even_with_nothing_timed(tmp_path: Path) -> None:
+    write_run(tmp_path, "20261201T000000Z-a", [result_record("t::x", "passed", **BASE)])
+    write_run(tmp_path, "20261202T000000Z-b", [result_record("t::x", "passed", **CAND)])
+    with pytest.raises(ValueError, match="alpha must be a number between 0 and 1"):
+        build_comparison([tmp_path], "main", "feature-b", alpha=0)
+    with pytest.raises(ValueError, match=r"min_effect must be a finite number >= 1\.0"):
+        build_comparison([tmp_path], "main", "feature-b", min_effect=0.9)
+    # One store may be named alone, as build_report takes it.
+    assert build_comparison(tmp_path, "main", "feature-b")["verdict"] == "no regression"
