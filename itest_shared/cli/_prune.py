@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._inert import printable
 from ._common import _default_store, _positive_int, _UsageError
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ def _prune_text(result: PruneResult, directory: Path) -> str:
     if result.problems:
         lines.append("Left alone:")
         lines.extend(f"  {problem}" for problem in result.problems)
-    return "\n".join(lines) + "\n"
+    # For a terminal: worktree paths come from records, names from the store.
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def _size(count: int) -> str:

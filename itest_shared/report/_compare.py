@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import attrs
 
+from .._inert import printable
 from ..stats import compare_many
 from ..store import RecordStore
 from ._stats import ReportError
@@ -151,7 +152,8 @@ def select(runs: dict[str, RunSummary], spec: str, last: int | None, side: str) 
             if spec in (path, branch, _label(path, branch)) or absolute == path:
                 chosen.append(runs[run])
     if not chosen:
-        known = sorted({_label(*w) for r in runs.values() if (w := r.worktree)})
+        # For a terminal: the labels come from records (run ids are checked names).
+        known = sorted({printable(_label(*w)) for r in runs.values() if (w := r.worktree)})
         raise ReportError(
             f"{side} {spec!r} names no run and no worktree of the stores;"
             f" worktrees: {', '.join(known) or 'none'}; runs: {', '.join(sorted(runs)) or 'none'}"

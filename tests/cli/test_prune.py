@@ -176,3 +176,17 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0 and out.startswith("usage: itest-shared prune")
     for option in ("--keep-last", "--older-than", "--min-idle", "--dry-run"):
         assert option in out
+
+
+def test_worktree_paths_from_records_are_printed_inert(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hostile = "/repos/\x1b]0;pwned\x07\u202eevil"
+    store = make_store(
+        tmp_path / "store",
+        {"20240101T000000Z-aaaaaa": hostile, "20240102T000000Z-bbbbbb": hostile},
+    )
+    status, out, _ = run(capsys, "prune", str(store.directory), "--keep-last", "1")
+    assert status == 0
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "/repos/\\x1b]0;pwned\\x07\\u202eevil: 1 run(s)" in out

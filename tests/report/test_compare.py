@@ -181,3 +181,13 @@ def test_bad_options_are_refused_naming_them_even_with_nothing_timed(tmp_path: P
         build_comparison([tmp_path], "main", "feature-b", min_effect=0.9)
     # One store may be named alone, as build_report takes it.
     assert build_comparison(tmp_path, "main", "feature-b")["verdict"] == "no regression"
+
+
+def test_an_unknown_side_names_the_worktrees_inert(tmp_path: Path) -> None:
+    hostile = {"worktree": "/w/x", "branch": "evil\x1b]0;pwned\x07"}
+    write_run(tmp_path, "20261201T000000Z-a", [result_record("t::x", "passed", **hostile)])
+    with pytest.raises(ReportError) as raised:
+        build_comparison([tmp_path], "nope", "other")
+    message = str(raised.value)
+    assert "\x1b" not in message and "\x07" not in message
+    assert "evil\\x1b]0;pwned\\x07" in message
