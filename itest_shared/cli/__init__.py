@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ._common import PROG, _default_store, _Parser, _UsageError
+from ._common import PROG, _default_store, _named_store, _Parser, _UsageError
 from ._compare import _bench_ab, _compare, add_compare, split_pytest_args
 from ._prune import _prune, add_prune
 
@@ -127,13 +127,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         from ..coordination import shared_directory
 
         stores.append(shared_directory())
-    for name in args.stores:
-        store = Path(name)
-        if not store.exists():
-            raise _UsageError(f"store {str(store)!r} does not exist")
-        if not store.is_dir():
-            raise _UsageError(f"store {str(store)!r} is not a directory")
-        stores.append(store)
+    stores += map(_named_store, args.stores)
     if args.run is not None:
         from ..store import check_run_id
 

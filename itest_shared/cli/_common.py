@@ -22,6 +22,16 @@ class _UsageError(Exception):
     """A usage problem found after parsing; exits with status 2."""
 
 
+def _named_store(name: str | Path) -> Path:
+    """A store named on the command line: it must be an existing directory."""
+    store = Path(name)
+    if not store.exists():
+        raise _UsageError(f"store {str(store)!r} does not exist")
+    if not store.is_dir():
+        raise _UsageError(f"store {str(store)!r} is not a directory")
+    return store
+
+
 def _default_store() -> Path:
     """The shared store, which must exist: validating nothing must not look like a pass."""
     from ..coordination import shared_directory  # deferred: see cli/__init__.py

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._common import PROG, _positive_int, _UsageError
+from ._common import PROG, _named_store, _positive_int, _UsageError
 
 # pytest's exit statuses that end a bench-ab: interrupted, internal error, usage
 # error, no tests collected. 0 and 1 (tests failed) are results to compare.
@@ -126,14 +126,7 @@ def _stores(names: list[str]) -> list[Path]:
         from ..coordination import shared_directory  # deferred: see cli/__init__.py
 
         names = [str(shared_directory())]
-    stores = []
-    for name in names:
-        path = Path(name)
-        if not path.is_dir():
-            missing = "does not exist" if not path.exists() else "is not a directory"
-            raise _UsageError(f"store {name!r} {missing}")
-        stores.append(path)
-    return stores
+    return [_named_store(name) for name in names]
 
 
 def _show(document: dict[str, Any], args: argparse.Namespace, out: TextIO) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._inert import printable
-from ._common import _default_store, _positive_int, _UsageError
+from ._common import _default_store, _named_store, _positive_int, _UsageError
 
 if TYPE_CHECKING:
     from ..store import PrunedRun, PruneResult
@@ -103,11 +103,7 @@ def _prune(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.keep_last is None and args.older_than is None:
         raise _UsageError("prune: give --keep-last N, --older-than DATE or both")
-    directory = _default_store() if args.store is None else Path(args.store)
-    if not directory.exists():
-        raise _UsageError(f"store {str(directory)!r} does not exist")
-    if not directory.is_dir():
-        raise _UsageError(f"store {str(directory)!r} is not a directory")
+    directory = _default_store() if args.store is None else _named_store(args.store)
     try:
         result = RecordStore(directory).prune(
             keep_last=args.keep_last,
