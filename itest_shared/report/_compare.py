@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from statistics import median
 from typing import Any, Final
 
 import attrs
@@ -94,9 +95,9 @@ def _fold(summary: RunSummary, record: dict[str, Any]) -> None:
         if known is None or attempt >= known[0]:
             summary.results[node] = (attempt, outcome, seconds)
     elif kind == "timing_stats":
-        operation, median = get("operation"), _seconds(get("median"))
-        if isinstance(operation, str) and median is not None and median > 0:
-            summary.timings.setdefault(operation, []).append(median)
+        operation, middle = get("operation"), _seconds(get("median"))
+        if isinstance(operation, str) and middle is not None and middle > 0:
+            summary.timings.setdefault(operation, []).append(middle)
     elif kind == "error_context":
         source, target, error_type = get("source_module"), get("target_module"), get("error_type")
         if isinstance(source, str) and isinstance(target, str):
@@ -243,12 +244,6 @@ def _samples(runs: Sequence[RunSummary]) -> tuple[dict[str, list[float]], dict[s
     return operations, tests
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _timings(
     base: Sequence[RunSummary], cand: Sequence[RunSummary], alpha: float, min_effect: float
 ) -> list[dict[str, Any]]:
@@ -262,7 +257,7 @@ def _timings(
         kinds[key] = ("operation", operation)
     for node in sorted(set(base_tests) & set(cand_tests)):
         before, after = base_tests[node], cand_tests[node]
-        if max(_median(before), _median(after)) < MIN_TEST_SECONDS:
+        if max(median(before), median(after)) < MIN_TEST_SECONDS:
             continue
         key = f"test {node}"
         pairs[key] = (before, after)
@@ -284,8 +279,8 @@ def _timings(
                 "p_adjusted": result.p_adjusted,
                 "n_baseline": result.n_baseline,
                 "n_candidate": result.n_candidate,
-                "median_baseline": _median(pairs[key][0]),
-                "median_candidate": _median(pairs[key][1]),
+                "median_baseline": median(pairs[key][0]),
+                "median_candidate": median(pairs[key][1]),
             }
         )
     order = {"slower": 0, "faster": 1, "not enough data": 2, "unchanged": 3}
@@ -298,13 +293,15 @@ def _environments(runs: Sequence[RunSummary]) -> list[dict[str, Any]]:
     return [{"host": h, "python": p, "cpu_model": c} for h, p, c in found]
 
 
-def _side(spec: str, runs: Sequence[RunSummary]) -> dict[str, Any]:
+def _side(
+    spec: str, runs: Sequence[RunSummary], environments: list[dict[str, Any]]
+) -> dict[str, Any]:
     worktrees = sorted({w for run in runs if (w := run.worktree)}, key=repr)
     return {
         "spec": spec,
         "runs": [run.run for run in runs],
         "worktrees": [{"path": p, "branch": b} for p, b in worktrees],
-        "environments": _environments(runs),
+        "environments": environments,
     }
 
 
@@ -376,8 +373,8 @@ def build_comparison(
     return {
         "compare_version": 1,
         "stores": [str(Path(store)) for store in named],
-        "baseline": _side(baseline, base),
-        "candidate": _side(candidate, cand),
+        "baseline": _side(baseline, base, base_envs),
+        "candidate": _side(candidate, cand, cand_envs),
         "alpha": alpha,
         "min_effect": min_effect,
         "verdict": "regressed" if any(regressions.values()) else "no regression",
