@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, get_args
 
 import attrs
 
-from .. import _checks
 from .._jsonsafe import JsonValue, json_kind, to_json_safe
 from ._envelope import RECORD_TYPES as RECORD_TYPES
 from ._envelope import Record, load, register
+from ._fields import check_nonempty_str as _check_nonempty_str
 from ._fields import check_optional_timestamp as _check_optional_timestamp
+from ._fields import check_seconds as _check_seconds
 from ._fields import check_str_list as _check_str_list
 from ._fields import check_timestamp as _check_timestamp
 from ._fields import copy_dict as _copy_dict
@@ -218,13 +219,6 @@ class ResourceRecord(Record):
         }
 
 
-def _check_operation(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"operation must be a non-empty str, got {value!r}")
-    if not value:
-        raise ValueError("operation must be a non-empty str, got ''")
-
-
 #: The largest ``count`` a timing_stats record may hold: more timings than any
 #: run makes, and small enough that readers in other languages (a uint64) and the
 #: report's sums stay exact. (1.5)
@@ -240,10 +234,6 @@ def _check_count(_: object, attribute: attrs.Attribute[Any], value: object) -> N
         raise ValueError(f"count must be an int from 1 to 2**64, got {json_kind(value)}")
 
 
-def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _checks.seconds(value, attribute.name)
-
-
 @register
 @attrs.frozen(getstate_setstate=False, unsafe_hash=False)
 class TimingStatsRecord(Record):
@@ -257,7 +247,7 @@ class TimingStatsRecord(Record):
 
     RECORD_TYPE: ClassVar[str] = "timing_stats"
 
-    operation: str = attrs.field(validator=_check_operation)
+    operation: str = attrs.field(validator=_check_nonempty_str)
     count: int = attrs.field(validator=_check_count)
     total: float = attrs.field(validator=_check_seconds)
     average: float = attrs.field(validator=_check_seconds)

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from .. import _checks
+
 
 def check_timestamp(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """A finite number of epoch seconds (not a bool)."""
@@ -21,6 +23,25 @@ def check_optional_timestamp(inst: object, attribute: attrs.Attribute[Any], valu
     """None, or what :func:`check_timestamp` accepts."""
     if value is not None:
         check_timestamp(inst, attribute, value)
+
+
+def check_nonempty_str(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A str that is not empty."""
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} must be a non-empty str, got {value!r}")
+    if not value:
+        raise ValueError(f"{attribute.name} must be a non-empty str, got ''")
+
+
+def check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A finite number of seconds >= 0 (``_checks.seconds``)."""
+    _checks.seconds(value, attribute.name)
+
+
+def check_optional_seconds(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """None, or what :func:`check_seconds` accepts."""
+    if value is not None:
+        check_seconds(inst, attribute, value)
 
 
 def check_str_list(_: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -15,10 +15,16 @@ from typing import Any, ClassVar, Final, Literal, get_args
 
 import attrs
 
-from .. import _checks
 from .._jsonsafe import JsonValue, to_json_safe
 from ._envelope import Record, register
-from ._fields import check_str_list, check_timestamp, copy_dict, copy_list
+from ._fields import (
+    check_nonempty_str,
+    check_optional_seconds,
+    check_str_list,
+    check_timestamp,
+    copy_dict,
+    copy_list,
+)
 from ._parts import WorktreeInfo
 
 TestOutcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
@@ -38,21 +44,9 @@ def _check_str(_: object, attribute: attrs.Attribute[Any], value: object) -> Non
         raise TypeError(f"{attribute.name} must be a str, got {value!r}")
 
 
-def _check_nonempty(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{attribute.name} must be a non-empty str, got {value!r}")
-    if not value:
-        raise ValueError(f"{attribute.name} must be a non-empty str, got ''")
-
-
 def _check_optional_str(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{attribute.name} must be a str or None, got {value!r}")
-
-
-def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _checks.seconds(value, attribute.name)
 
 
 def _choice(choices: tuple[str, ...], *, optional: bool = False) -> Any:
@@ -94,7 +88,7 @@ class FailureSummary:
 
     #: The qualified type, e.g. ``"builtins.AssertionError"``,
     #: ``"_pytest.outcomes.Skipped"`` for a skip.
-    exception_type: str = attrs.field(validator=_check_nonempty)
+    exception_type: str = attrs.field(validator=check_nonempty_str)
     #: ``str()`` of the exception (a skip's or xfail's reason), cut to
     #: :data:`MAX_MESSAGE` characters.
     message: str = attrs.field(validator=_check_message)
@@ -143,13 +137,13 @@ class TestResultRecord(Record):
     RECORD_TYPE: ClassVar[str] = "test_result"
 
     #: The pytest node id, e.g. ``"tests/test_x.py::test_y[1]"``.
-    node_id: str = attrs.field(validator=_check_nonempty)
+    node_id: str = attrs.field(validator=check_nonempty_str)
     outcome: TestOutcome = attrs.field(validator=_choice(TEST_OUTCOMES))
     #: Seconds each phase took; None for a phase that did not run (no call
     #: after a failed setup).
-    setup_duration: float | None = attrs.field(validator=_check_seconds)
-    call_duration: float | None = attrs.field(validator=_check_seconds)
-    teardown_duration: float | None = attrs.field(validator=_check_seconds)
+    setup_duration: float | None = attrs.field(validator=check_optional_seconds)
+    call_duration: float | None = attrs.field(validator=check_optional_seconds)
+    teardown_duration: float | None = attrs.field(validator=check_optional_seconds)
     #: The first phase that failed, for a failed or errored test; None otherwise.
     failed_phase: TestPhase | None = attrs.field(validator=_check_failed_phase)
     #: Why it failed, errored, was skipped or xfailed; None when it passed.
